@@ -1,0 +1,27 @@
+/** `once`: one collect and push; exit 0 when every sink took it, 1 otherwise. */
+import { Command } from 'commander';
+import { createAgent } from '../agent';
+import { log } from '../log';
+import { withAgentOptions, loadConfig } from './options';
+import { ConfigError } from '../config';
+
+export function onceCommand(): Command {
+  const cmd = new Command('once')
+    .description('collect once and push; --dry-run prints Prometheus text instead')
+    .option('--dry-run', 'print Prometheus text on stdout, push nothing');
+  withAgentOptions(cmd).action(async () => {
+    const config = loadConfig(cmd);
+    const dryRun = cmd.opts().dryRun === true;
+    if (!dryRun && config.pushgatewayUrl === undefined && config.remoteWriteUrl === undefined)
+      throw new ConfigError('--pushgateway-url (DBX_PROM_PUSHGATEWAY_URL)', 'no sink: set it or --remote-write-url, or use --dry-run');
+    const agent = createAgent(config, log, { dryRun });
+    const result = await agent.cycle();
+    await agent.close({ deleteGroup: false });
+    const failed = [...result.sinks].filter(([, ok]) => !ok).map(([name]) => name);
+    if (failed.length > 0) {
+      log.error('push failed', { sinks: failed });
+      process.exitCode = 1;
+    }
+  });
+  return cmd;
+}

@@ -1,0 +1,20 @@
+/** Adds the shared agent options to a command and turns its parsed flags into a Config. */
+import { Command, Option } from 'commander';
+import { AGENT_OPTIONS, buildConfig, type Config, type FlagValues } from '../config';
+import { setLogLevel } from '../log';
+
+export function withAgentOptions(cmd: Command): Command {
+  for (const o of AGENT_OPTIONS) {
+    if (o.envOnly) continue;
+    const desc = `${o.description} [${o.env}]${o.defaultText ? ` (default: ${o.defaultText})` : ''}`;
+    cmd.addOption(new Option(o.flag, desc));
+  }
+  cmd.addHelpText('after', `\nSecrets from env only: ${AGENT_OPTIONS.filter((o) => o.envOnly).map((o) => o.env).join(', ')}`);
+  return cmd;
+}
+
+export function loadConfig(cmd: Command, env: NodeJS.ProcessEnv = process.env): Config {
+  const config = buildConfig(cmd.opts() as FlagValues, env);
+  setLogLevel(config.logLevel);
+  return config;
+}

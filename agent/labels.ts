@@ -1,0 +1,48 @@
+/**
+ * The label step of the pipeline: every series gets the node's identity (DESIGN "Labels").
+ * Values are bounded: only identity, never free-form text from a workload.
+ */
+import type { DatabricksContext } from './databricks/context';
+import type { Labels, Sample } from './sample';
+
+/** Labels the agent owns; `--labels` cannot override them. */
+export const RESERVED_LABELS = new Set([
+  'job', 'instance', 'cluster_id', 'cluster_name', 'node', 'node_ip', 'role', 'instance_type',
+  'job_id', 'run_id', 'spark_app_id', 'executor_id',
+]);
+
+export function isValidLabelName(name: string): boolean {
+  return /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) && !name.startsWith('__');
+}
+
+/** Turns anything into a valid label name (for relabelled foreign metrics). */
+export function sanitizeLabelName(name: string): string {
+  let s = name.replace(/[^a-zA-Z0-9_]/g, '_');
+  if (!/^[a-zA-Z_]/.test(s)) s = '_' + s;
+  return s.replace(/^__+/, '_');
+}
+
+/** The labels that identify this node, in DESIGN order; empty values are left out. */
+export function nodeLabels(ctx: DatabricksContext, extra: Labels = {}): Labels {
+  const out: Labels = { ...extra };
+  const put = (k: string, v: string | undefined): void => {
+    if (v !== undefined && v !== '') out[k] = v;
+  };
+  put('cluster_id', ctx.clusterId);
+  put('cluster_name', ctx.clusterName);
+  put('node', ctx.node);
+  put('node_ip', ctx.nodeIp);
+  put('role', ctx.role);
+  put('instance_type', ctx.instanceType);
+  put('job_id', ctx.jobId);
+  put('run_id', ctx.runId);
+  return out;
+}
+
+/**
+ * Adds the node labels to every sample. A label the source set itself wins (e.g. a Spark
+ * series carrying the job_id of the running job on an all-purpose cluster).
+ */
+export function applyLabels(samples: readonly Sample[], base: Labels): Sample[] {
+  return samples.map((s) => ({ ...s, labels: { ...base, ...s.labels } }));
+}

@@ -1,0 +1,22 @@
+/** Entry point of the bundle and the SEA binary. */
+import { runCli } from './cli';
+import { log } from './log';
+
+// The agent must never die of a stray promise: log it and keep collecting.
+process.on('unhandledRejection', (reason) => {
+  log.error('unhandled rejection (bug): continuing', {
+    error: reason instanceof Error ? reason.stack ?? reason.message : String(reason),
+  });
+});
+
+runCli(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+    // `run` keeps timers alive until it resolves; other commands must not linger on keep-alive sockets.
+    setTimeout(() => process.exit(code), 50).unref();
+  },
+  (e: unknown) => {
+    log.error('fatal error', { error: e instanceof Error ? e.stack ?? e.message : String(e) });
+    process.exit(1);
+  },
+);

@@ -1,0 +1,100 @@
+/**
+ * The scheduler: node-cron ticks once a second; each tick asks whether a cycle is due. This
+ * keeps what cron cannot express (any interval, a per-node phase, an interval that changes
+ * with activity) in plain code that tests drive with their own clock.
+ *  - jitter: each node starts at a random phase, so 500 workers do not push in one second;
+ *  - no overlap: a tick while a cycle runs does nothing, and missed slots are skipped;
+ *  - adaptive: `--interval` while busy, `--idle-interval` after `--idle-after` idle cycles.
+ */
+import cron from 'node-cron';
+
+export class IntervalPolicy {
+  private idleCycles = 0;
+
+  constructor(
+    readonly fastMs: number,
+    readonly idleMs: number,
+    readonly idleAfter: number,
+  ) {}
+
+  get currentMs(): number {
+    return this.idleCycles >= this.idleAfter ? this.idleMs : this.fastMs;
+  }
+
+  observe(busy: boolean): void {
+    this.idleCycles = busy ? 0 : this.idleCycles + 1;
+  }
+}
+
+export interface SchedulerOptions {
+  policy: IntervalPolicy;
+  /** Runs one cycle; resolves to whether the node was busy. Must not reject. */
+  cycle: (now: Date) => Promise<boolean>;
+  /** Delay before the first cycle, in ms (the node's phase). */
+  phaseMs: number;
+  clock?: () => number;
+  onInterval?: (ms: number) => void;
+}
+
+export class Scheduler {
+  private readonly clock: () => number;
+  private nextDue: number;
+  private running?: Promise<void>;
+  private task?: { stop(): unknown; destroy?(): unknown };
+  private stopped = false;
+
+  constructor(private readonly o: SchedulerOptions) {
+    this.clock = o.clock ?? Date.now;
+    this.nextDue = this.clock() + o.phaseMs;
+    o.onInterval?.(o.policy.currentMs);
+  }
+
+  /** When the next cycle is due (ms since epoch). */
+  get due(): number {
+    return this.nextDue;
+  }
+
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** Called by the cron clock; returns the cycle's promise when it started one. */
+  tick(): Promise<void> | undefined {
+    if (this.stopped || this.running) return undefined;
+    const now = this.clock();
+    if (now < this.nextDue) return undefined;
+    const startedAt = now;
+    this.running = this.o
+      .cycle(new Date(now))
+      .catch(() => false)
+      .then((busy) => {
+        const before = this.o.policy.currentMs;
+        this.o.policy.observe(busy);
+        const interval = this.o.policy.currentMs;
+        if (interval !== before) this.o.onInterval?.(interval);
+        // Keep the phase; skip slots a slow cycle overran instead of running them back to back.
+        let next = startedAt + interval;
+        const end = this.clock();
+        while (next <= end) next += interval;
+        this.nextDue = next;
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
+    return this.running;
+  }
+
+  start(): void {
+    this.task = cron.schedule('* * * * * *', () => {
+      this.tick();
+    });
+  }
+
+  /** Stops ticking and waits for a cycle in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.task?.stop();
+    this.task?.destroy?.();
+    await this.running;
+  }
+}

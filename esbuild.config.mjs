@@ -1,0 +1,37 @@
+// Builds bundle/dbx-prom-agent.cjs: one file, runnable with plain `node`, no node_modules beside it.
+import { build } from 'esbuild';
+import { readFileSync, chmodSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+const outfile = 'bundle/dbx-prom-agent.cjs';
+
+await build({
+  entryPoints: ['agent/main.ts'],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // Take CommonJS builds: ESM builds (node-cron's) use import.meta.url, which is empty in a CJS bundle.
+  mainFields: ['main', 'module'],
+  plugins: [
+    {
+      name: 'prefer-cjs',
+      setup(b) {
+        b.onResolve({ filter: /^node-cron$/ }, (args) => ({ path: require.resolve(args.path) }));
+      },
+    },
+  ],
+  minify: true,
+  legalComments: 'none',
+  banner: { js: '#!/usr/bin/env node' },
+  define: { __AGENT_VERSION__: JSON.stringify(pkg.version) },
+  // systeminformation requires this macOS-only optional module; it is never loaded on Linux.
+  external: ['osx-temperature-sensor'],
+  logLevel: 'warning',
+});
+chmodSync(outfile, 0o755);
+console.log(`${outfile}: ${statSync(outfile).size} bytes`);
