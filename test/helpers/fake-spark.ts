@@ -1,0 +1,82 @@
+/**
+ * A stand-in for the Spark UI REST API (Spark cannot run here): serves the verbatim Apache
+ * Spark payloads from ../shared/fixtures/spark at Spark's own paths. Tests override any path
+ * with a body, a status, a hang, a dropped connection or HTML (the Databricks login page).
+ */
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+
+export const SHARED_SPARK_FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/spark');
+
+export function sharedFixture(name: string): string {
+  return readFileSync(path.join(SHARED_SPARK_FIXTURES, name), 'utf8');
+}
+
+export type Route =
+  | { body: string; status?: number; contentType?: string }
+  | { hang: true }
+  | { destroy: true };
+
+export interface FakeSpark {
+  url: string;
+  port: number;
+  /** Paths requested so far (path only, no query). */
+  requests: string[];
+  /** Replaces or adds the answer for one path (exact match, without query string). */
+  route(p: string, r: Route): void;
+  close(): Promise<void>;
+}
+
+/** Default routes for one running application, from the shared fixtures. */
+export function defaultRoutes(): Map<string, Route> {
+  const apps = sharedFixture('running_app_list_json_expectation.json');
+  const appId = (JSON.parse(apps) as { id: string }[])[0]!.id;
+  const executors = sharedFixture('executor_memory_usage_expectation.json');
+  const base = `/api/v1/applications/${appId}`;
+  return new Map<string, Route>([
+    ['/api/v1/applications', { body: apps }],
+    [`${base}/executors`, { body: executors }],
+    [`${base}/allexecutors`, { body: executors }],
+    [`${base}/jobs`, { body: sharedFixture('job_list_json_expectation.json') }],
+    [`${base}/stages`, { body: '[]' }],
+  ]);
+}
+
+export async function startFakeSpark(routes: Map<string, Route> = defaultRoutes()): Promise<FakeSpark> {
+  const requests: string[] = [];
+  const sockets = new Set<import('node:net').Socket>();
+  const server = http.createServer((req, res) => {
+    const p = (req.url ?? '/').split('?')[0]!;
+    requests.push(p);
+    const r = routes.get(p);
+    if (!r) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+      return;
+    }
+    if ('hang' in r) return; // never answers
+    if ('destroy' in r) {
+      req.socket.destroy();
+      return;
+    }
+    res.writeHead(r.status ?? 200, { 'Content-Type': r.contentType ?? 'application/json' }).end(r.body);
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    route: (p, r) => void routes.set(p, r),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
