@@ -19,7 +19,7 @@ export interface Agent {
 }
 
 export function createAgent(config: Config, logger: Logger, opts: { dryRun: boolean }): Agent {
-  const context = readContext(config.env);
+  const context = readContext(config.env, config.nodeName);
   if (!context.onDatabricks)
     logger.info('no Databricks context (DB_CLUSTER_ID unset): labelling as a plain host', {
       node: context.node,

@@ -47,6 +47,7 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   spec('--idle-after <cycles>', 'idle cycles before switching to --idle-interval', { defaultText: '4' }),
   spec('--busy-cpu <fraction>', 'worker is busy above this CPU fraction (0-1)', { defaultText: '0.2' }),
   spec('--labels <k=v,...>', 'extra labels on every series'),
+  spec('--node-name <name>', 'node label (default: the host name)'),
   spec('--sources <names>', 'sources to run (host,spark,self; spark runs on the driver only)', {
     defaultText: 'host,spark,self',
   }),
@@ -134,6 +135,7 @@ export interface Config {
   idleAfter: number;
   busyCpu: number;
   labels: Record<string, string>;
+  nodeName?: string;
   sources: SourceName[];
   pushTimeoutMs: number;
   keepOnExit: boolean;
@@ -368,6 +370,7 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
     idleAfter: int('idleAfter', 4, 1),
     busyCpu,
     labels,
+    nodeName: str('nodeName'),
     sources: sources as SourceName[],
     pushTimeoutMs: duration('pushTimeout', '10s', 100),
     keepOnExit: bool('keepOnExit'),

@@ -63,6 +63,6 @@ export function primaryIp(interfaces = os.networkInterfaces()): string {
   return (external.find((a) => a.family === 'IPv4') ?? external[0] ?? { address: '127.0.0.1' }).address;
 }
 
-export function readContext(env: Record<string, string | undefined>): DatabricksContext {
-  return parseContext(env, { hostname: os.hostname(), ip: primaryIp() });
+export function readContext(env: Record<string, string | undefined>, nodeName?: string): DatabricksContext {
+  return parseContext(env, { hostname: nodeName ?? os.hostname(), ip: primaryIp() });
 }
