@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { writeFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { buildConfig, ConfigError, parseKeyValues } from '../agent/config';
+import { tempDir } from './helpers/servers';
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('config', () => {
+  let dir: string;
+  before(() => (dir = tempDir()));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('has the DESIGN defaults', () => {
+    const c = buildConfig({}, {});
+    assert.equal(c.job, 'databricks');
+    assert.equal(c.intervalMs, 15_000);
+    assert.equal(c.idleIntervalMs, 60_000);
+    assert.deepEqual(c.sources, ['host', 'spark', 'self']);
+    assert.equal(c.spark.timeoutMs, 5000);
+    assert.equal(c.spark.driverEnvFile, '/tmp/driver-env.sh');
+    assert.equal(c.remoteWrite.maxSamplesPerSend, 2000);
+    assert.equal(c.remoteWrite.queueMaxAgeMs, 2 * 3600_000);
+    assert.equal(c.tls.insecureSkipVerify, false);
+  });
+
+  it('takes a flag over env over the env file over the default', () => {
+    const file = path.join(dir, 'a.env');
+    writeFileSync(file, 'DBX_PROM_INTERVAL=20s\nDBX_PROM_JOB=from-file\nDBX_PROM_IDLE_INTERVAL=5m\n');
+    const c = buildConfig({ interval: '10s', envFile: file }, { DBX_PROM_INTERVAL: '30s', DBX_PROM_JOB: 'from-env' });
+    assert.equal(c.intervalMs, 10_000);
+    assert.equal(c.job, 'from-env');
+    assert.equal(c.idleIntervalMs, 300_000);
+    assert.equal(c.env.DBX_PROM_JOB, 'from-env');
+  });
+
+  it('names the flag and its env variable when a value is bad', () => {
+    const e = configError(() => buildConfig({}, { DBX_PROM_INTERVAL: 'soon' }));
+    assert.equal(e.setting, '--interval (DBX_PROM_INTERVAL)');
+    assert.match(e.message, /"soon" is not a duration/);
+    assert.match(configError(() => buildConfig({ pushgatewayUrl: 'ftp://x' }, {})).message, /--pushgateway-url.*http/);
+    assert.match(configError(() => buildConfig({ logLevel: 'loud' }, {})).message, /--log-level/);
+    assert.match(configError(() => buildConfig({ sources: 'host,gpu' }, {})).message, /unknown source "gpu"/);
+    assert.match(configError(() => buildConfig({ interval: '2m', idleInterval: '1m' }, {})).message, /--idle-interval/);
+    assert.match(configError(() => buildConfig({ busyCpu: '5' }, {})).message, /--busy-cpu/);
+    assert.match(configError(() => buildConfig({ keepOnExit: undefined }, { DBX_PROM_KEEP_ON_EXIT: 'maybe' })).message, /KEEP_ON_EXIT/);
+    assert.match(configError(() => buildConfig({ envFile: path.join(dir, 'missing.env') }, {})).message, /--env-file/);
+  });
+
+  it('parses extra labels and refuses the ones the agent owns or invalid names', () => {
+    assert.deepEqual(buildConfig({ labels: 'team=data, env=prod' }, {}).labels, { team: 'data', env: 'prod' });
+    assert.match(configError(() => buildConfig({ labels: 'cluster_id=x' }, {})).message, /set by the agent/);
+    assert.match(configError(() => buildConfig({ labels: '1bad=x' }, {})).message, /not a valid label name/);
+    assert.match(configError(() => buildConfig({ labels: 'novalue' }, {})).message, /not key=value/);
+    assert.deepEqual(parseKeyValues('a=b=c,d=e\\,f'), { a: 'b=c', d: 'e,f' });
+  });
+
+  it('refuses credentials over plain http to a non-loopback host', () => {
+    const env = { DBX_PROM_BEARER_TOKEN: 'tok-123456' };
+    const e = configError(() => buildConfig({ pushgatewayUrl: 'http://pushgw.internal:9091' }, env));
+    assert.match(e.message, /plain http/);
+    assert.doesNotMatch(e.message, /tok-123456/);
+    // Loopback and an explicit opt-in are allowed.
+    buildConfig({ pushgatewayUrl: 'http://127.0.0.1:9091' }, env);
+    buildConfig({ pushgatewayUrl: 'http://pushgw.internal:9091', allowInsecureHttp: true }, env);
+  });
+
+  it('never puts URL credentials into its error messages', () => {
+    const e = configError(() => buildConfig({ remoteWriteUrl: 'gopher://user:hunter2@host/x' }, {}));
+    assert.doesNotMatch(e.message, /hunter2/);
+  });
+});

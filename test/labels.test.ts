@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { applyLabels, isValidLabelName, nodeLabels, sanitizeLabelName } from '../agent/labels';
+import { parseContext } from '../agent/databricks/context';
+import { gauge } from '../agent/sample';
+
+const up = gauge('test_up', 'test');
+
+describe('labels', () => {
+  const ctx = parseContext(
+    {
+      DB_CLUSTER_ID: '0101-120000-abcd123',
+      DB_CLUSTER_NAME: 'job-42-run-7-etl',
+      DB_IS_DRIVER: 'TRUE',
+      DB_CONTAINER_IP: '10.0.0.4',
+      DB_INSTANCE_TYPE: 'm5d.xlarge',
+    },
+    { hostname: 'node-a', ip: '10.0.0.4' },
+  );
+
+  it('gives every series the DESIGN identity labels, job_id and run_id on job clusters', () => {
+    assert.deepEqual(nodeLabels(ctx, { team: 'data' }), {
+      team: 'data',
+      cluster_id: '0101-120000-abcd123',
+      cluster_name: 'job-42-run-7-etl',
+      node: 'node-a',
+      node_ip: '10.0.0.4',
+      role: 'driver',
+      instance_type: 'm5d.xlarge',
+      job_id: '42',
+      run_id: '7',
+    });
+  });
+
+  it('leaves out empty values (off Databricks there is no cluster)', () => {
+    const plain = parseContext({}, { hostname: 'h', ip: '1.2.3.4' });
+    assert.deepEqual(nodeLabels(plain), { node: 'h', node_ip: '1.2.3.4', role: 'worker' });
+  });
+
+  it("keeps a source's own label over the node's", () => {
+    const [s] = applyLabels([up({ job_id: '99', mode: 'x' }, 1)], nodeLabels(ctx));
+    assert.equal(s!.labels.job_id, '99');
+    assert.equal(s!.labels.node, 'node-a');
+    assert.equal(s!.labels.mode, 'x');
+  });
+
+  it('sanitises any string into a valid label name', () => {
+    fc.assert(fc.property(fc.string({ minLength: 1 }), (name) => isValidLabelName(sanitizeLabelName(name))));
+    assert.equal(sanitizeLabelName('spark.app-id'), 'spark_app_id');
+    assert.equal(sanitizeLabelName('0abc'), '_0abc');
+  });
+});
