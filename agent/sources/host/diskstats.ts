@@ -2,8 +2,8 @@
 import { counter, gauge, type Sample } from '../../sample';
 import type { ProcReader } from './proc';
 
-// node_exporter's default --collector.diskstats.device-exclude: partitions, loop and ram devices.
-const EXCLUDE = /^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$/;
+// node_exporter's default --collector.diskstats.device-exclude (1.6+, which also drops zram): partitions, loop and ram devices.
+const EXCLUDE = /^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$/;
 const SECTOR = 512; // the kernel always counts 512-byte sectors here, whatever the device's block size
 
 const reads = counter('node_disk_reads_completed_total', 'The total number of reads completed successfully.');
