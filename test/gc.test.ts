@@ -1,0 +1,136 @@
+/**
+ * `dbx-prom-agent gc` against a real Pushgateway. The Pushgateway stamps push_time_seconds
+ * itself, so "old" groups are made by pushing, waiting past a small --max-age, and pushing the
+ * fresh ones just before gc runs.
+ */
+import assert from 'node:assert/strict';
+import { runAgent } from './helpers/agent';
+import { startPushgateway, freePort, type Server } from './helpers/servers';
+import { groupingPath } from '../agent/sinks/grouping-key';
+import { parseGroups, type PushgatewayGroup } from '../agent/pushgateway/groups';
+
+const GAUGE = '# HELP gc_test_value A test value.\n# TYPE gc_test_value gauge\ngc_test_value 1\n';
+const CLASH = '# HELP gc_test_value A test value.\n# TYPE gc_test_value counter\ngc_test_value 1\n';
+const MAX_AGE_S = 2;
+
+async function put(pg: Server, job: string, key: [string, string][], body = GAUGE): Promise<number> {
+  const res = await fetch(pg.url + groupingPath(job, key), { method: 'PUT', body });
+  await res.text();
+  return res.status;
+}
+
+async function groups(pg: Server): Promise<PushgatewayGroup[]> {
+  const res = await fetch(`${pg.url}/api/v1/metrics`);
+  return parseGroups(await res.json());
+}
+
+const nodes = async (pg: Server): Promise<string[]> =>
+  (await groups(pg)).map((g) => `${g.labels.job}/${g.labels.node ?? g.labels.instance}`).sort();
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('gc (Pushgateway janitor)', function () {
+  this.timeout(60000);
+  let pg: Server;
+
+  beforeEach(async () => {
+    // Debian's build defaults --persistence.file to /var/lib/prometheus/pushgateway.data,
+    // shared by every Pushgateway on the host: keep this one's groups in memory only.
+    pg = await startPushgateway(['--persistence.file=']);
+  });
+  afterEach(async () => {
+    await pg.stop();
+  });
+
+  /** Old groups: two agent nodes (one with `/`), one failing node, one other team's group. */
+  async function pushOldGroups(): Promise<void> {
+    assert.equal(await put(pg, 'databricks', [['cluster_id', '0101-abc'], ['node', 'ip-10/0']]), 200);
+    assert.equal(await put(pg, 'databricks', [['cluster_id', '0101-abc'], ['node', 'spot-lost']]), 200);
+    assert.equal(await put(pg, 'databricks', [['cluster_id', '0101-abc'], ['node', 'failing']]), 200);
+    assert.equal(await put(pg, 'other-team', [['instance', 'x']]), 200);
+    await sleep(MAX_AGE_S * 1000 + 1500);
+  }
+
+  /** Fresh groups, pushed right before gc: one healthy, and a rejected push to "failing". */
+  async function pushFreshGroups(): Promise<void> {
+    assert.equal(await put(pg, 'databricks', [['cluster_id', '0101-abc'], ['node', 'fresh']]), 200);
+    assert.equal(await put(pg, 'databricks', [['cluster_id', '0101-abc'], ['node', 'failing']], CLASH), 400);
+  }
+
+  it('deletes only the groups of --job older than --max-age, printing one line each', async () => {
+    await pushOldGroups();
+    await pushFreshGroups();
+    const r = await runAgent(['gc', '--pushgateway-url', pg.url, '--max-age', `${MAX_AGE_S}s`]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').sort();
+    assert.equal(lines.length, 2, r.stdout);
+    assert.match(lines[0]!, /^deleted job="databricks" cluster_id="0101-abc" node="ip-10\/0" last_push=\d+(ms|s) ago$/);
+    assert.match(lines[1]!, /^deleted job="databricks" cluster_id="0101-abc" node="spot-lost" /);
+    // The fresh group, the node whose pushes fail right now, and the other job stay.
+    assert.deepEqual(await nodes(pg), ['databricks/failing', 'databricks/fresh', 'other-team/x']);
+  });
+
+  it('--dry-run prints the same groups and deletes nothing', async () => {
+    await pushOldGroups();
+    await pushFreshGroups();
+    const before = await nodes(pg);
+    const r = await runAgent(['gc', '--pushgateway-url', pg.url, '--max-age', `${MAX_AGE_S}s`, '--dry-run']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.stdout.trim().split('\n').map((l) => /node="([^"]+)"/.exec(l)![1]).sort(),
+      ['ip-10/0', 'spot-lost'],
+    );
+    assert.match(r.stdout, /^would delete /);
+    assert.deepEqual(await nodes(pg), before);
+  });
+
+  it('never deletes a fresh group, whatever its key', async () => {
+    await pushFreshGroups();
+    assert.equal(await put(pg, 'databricks', [['cluster_id', ''], ['node', 'a/b']]), 200);
+    const before = await nodes(pg);
+    const r = await runAgent(['gc', '--pushgateway-url', pg.url, '--max-age', '1m']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.deepEqual(await nodes(pg), before);
+  });
+
+  it('--job picks the job, and removes a group the agent itself pushed (node with /)', async () => {
+    const once = await runAgent(
+      ['once', '--pushgateway-url', pg.url, '--job', 'etl', '--node-name', 'pool/node-7', '--sources', 'self'],
+      { DB_CLUSTER_ID: '0101-abc' },
+    );
+    assert.equal(once.code, 0, once.stderr);
+    assert.equal(await put(pg, 'databricks', [['cluster_id', '0101-abc'], ['node', 'other']]), 200);
+    await sleep(MAX_AGE_S * 1000 + 1500);
+    const r = await runAgent(['gc', '--pushgateway-url', pg.url, '--max-age', `${MAX_AGE_S}s`], { DBX_PROM_JOB: 'etl' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^deleted job="etl" cluster_id="0101-abc" node="pool\/node-7" /);
+    assert.deepEqual(await nodes(pg), ['databricks/other']);
+  });
+
+  it('takes --max-age from DBX_PROM_MAX_AGE', async () => {
+    await pushOldGroups();
+    const r = await runAgent(['gc', '--dry-run'], { DBX_PROM_PUSHGATEWAY_URL: pg.url, DBX_PROM_MAX_AGE: `${MAX_AGE_S}s` });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 3, r.stdout); // ip-10/0, spot-lost, failing (no fresh push here)
+  });
+
+  it('exits 2 naming the setting on a bad --max-age or a missing URL', async () => {
+    const bad = await runAgent(['gc', '--pushgateway-url', pg.url, '--max-age', '10']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--max-age \(DBX_PROM_MAX_AGE\)/);
+    const tiny = await runAgent(['gc', '--pushgateway-url', pg.url, '--max-age', '500ms']);
+    assert.equal(tiny.code, 2);
+    const none = await runAgent(['gc', '--max-age', '10m']);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /--pushgateway-url/);
+  });
+
+  it('exits 1 when the Pushgateway cannot be read', async () => {
+    const port = await freePort();
+    const r = await runAgent(['gc', '--pushgateway-url', `http://127.0.0.1:${port}`, '--max-age', '10m']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot read Pushgateway groups/);
+    assert.equal(r.stdout, '');
+  });
+});
