@@ -55,8 +55,9 @@ export async function startServer(
   bin: string,
   args: (port: number, dir: string) => string[],
   readyPath: string,
+  fixedPort?: number,
 ): Promise<Server> {
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const dir = tempDir();
   const proc = spawn(bin, args(port, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -92,11 +93,12 @@ export async function startServer(
   return server;
 }
 
-export function startPushgateway(extraArgs: string[] = []): Promise<Server> {
+export function startPushgateway(extraArgs: string[] = [], port?: number): Promise<Server> {
   return startServer(
     'prometheus-pushgateway',
-    (port) => [`--web.listen-address=127.0.0.1:${port}`, ...extraArgs],
+    (p) => [`--web.listen-address=127.0.0.1:${p}`, ...extraArgs],
     '/-/ready',
+    port,
   );
 }
 
