@@ -19,9 +19,13 @@ await build({
   mainFields: ['main', 'module'],
   plugins: [
     {
-      name: 'prefer-cjs',
+      name: 'trim-dependencies',
       setup(b) {
         b.onResolve({ filter: /^node-cron$/ }, (args) => ({ path: require.resolve(args.path) }));
+        // axios -> form-data -> mime-types -> mime-db is 137 kB of MIME tables used only to
+        // guess the type of multipart file uploads, which the agent never sends.
+        b.onResolve({ filter: /^mime-db$/ }, () => ({ path: 'mime-db', namespace: 'empty' }));
+        b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
       },
     },
   ],
