@@ -1,13 +1,169 @@
-/** Remote-write sink: placeholder until the remote-write sink lands. */
-import type { Sink } from './sink';
+/**
+ * Remote-write sink (Prometheus Remote-Write 1.0): each cycle becomes series (series.ts), is
+ * encoded (protobuf.ts) in chunks of at most --max-samples-per-send, appended to the disk queue
+ * (queue.ts), and the sender (sender.ts) drains the queue in order. `send` waits a bounded time
+ * for its own samples and rejects while the receiver fails, so the pipeline counts a failed
+ * push, but the samples stay queued and are sent when the receiver is back, even after a
+ * restart of the agent.
+ */
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import type { AxiosInstance } from 'axios';
+import { createHttpClient } from '../http/client';
+import type { Logger } from '../log';
+import type { AgentStats } from '../stats';
+import { DROP_REASONS, oldestPending, pendingSamples, queueBytes, requestDuration, samplesTotal, type DropReasonLabel } from '../remote-write/metrics';
+import { encodeWriteRequest } from '../remote-write/protobuf';
+import { DiskQueue, QueueLockedError, type QueuedRecord } from '../remote-write/queue';
+import { Sender } from '../remote-write/sender';
+import { SeriesTracker, chunk } from '../remote-write/series';
+import type { Batch, Sink } from './sink';
 import type { SinkEnv } from './index';
 
-export function createRemoteWriteSink(_env: SinkEnv, _url: string): Sink {
+export class RemoteWriteError extends Error {}
+
+export interface RemoteWriteOptions {
+  url: string;
+  http: AxiosInstance;
+  logger: Logger;
+  stats: AgentStats;
+  job: string;
+  /** The `instance` label (the node name). */
+  instance?: string;
+  /** Parent directory; the queue lives in a subdirectory named after the URL. */
+  queueDir: string;
+  queueMaxBytes: number;
+  queueMaxAgeMs: number;
+  maxSamplesPerSend: number;
+  timeoutMs: number;
+  /** How long `send` waits for its samples before answering (default: timeout + 1 s). */
+  sendWaitMs?: number;
+  /** How long `close` keeps sending (the daemon must exit within 5 s in all). */
+  closeFlushMs?: number;
+  random?: () => number;
+}
+
+/** One queue per receiver: the URL without credentials, hashed (it may hold a tenant or a path). */
+export function queueSubdir(url: string): string {
+  const u = new URL(url);
+  u.username = '';
+  u.password = '';
+  return 'remote-write-' + createHash('sha256').update(u.toString()).digest('hex').slice(0, 12);
+}
+
+function openQueue(o: RemoteWriteOptions, onDrop: (reason: DropReasonLabel, n: number) => void): { queue: DiskQueue; ephemeral: boolean } {
+  const sub = queueSubdir(o.url);
+  const base = { maxBytes: o.queueMaxBytes, maxAgeMs: o.queueMaxAgeMs, logger: o.logger, onDrop };
+  const dir = path.join(o.queueDir, sub);
+  try {
+    return { queue: DiskQueue.open({ ...base, dir }), ephemeral: false };
+  } catch (e) {
+    if (e instanceof QueueLockedError) {
+      // Another agent (a daemon while `once` runs) drains this queue: use a private one, removed when empty.
+      const own = `${dir}.${process.pid}`;
+      o.logger.warn('remote-write queue is in use by another agent process; using a private queue', { error: e.message, dir: own });
+      return { queue: DiskQueue.open({ ...base, dir: own }), ephemeral: true };
+    }
+    const fallback = path.join(os.tmpdir(), `dbx-prom-agent-${process.getuid?.() ?? 'user'}`, sub);
+    o.logger.error('cannot open the remote-write queue directory; using the OS temp dir', {
+      dir,
+      fallback,
+      error: e instanceof Error ? e.message : String(e),
+    });
+    return { queue: DiskQueue.open({ ...base, dir: fallback }), ephemeral: false };
+  }
+}
+
+export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
+  const logged = new Set<string>();
+  const drop = (reason: DropReasonLabel, n: number, fields: Record<string, unknown> = {}): void => {
+    if (n <= 0) return;
+    o.stats.inc(samplesTotal, { result: 'dropped', reason }, n);
+    // Once per reason at warn; the counter tells the rest.
+    const level = logged.has(reason) ? 'debug' : 'warn';
+    logged.add(reason);
+    o.logger[level]('remote write dropped samples', { reason, samples: n, ...fields });
+  };
+  for (const result of ['sent', 'retried']) o.stats.inc(samplesTotal, { result }, 0);
+  for (const reason of DROP_REASONS) o.stats.inc(samplesTotal, { result: 'dropped', reason }, 0);
+
+  const { queue, ephemeral } = openQueue(o, (reason, n) => drop(reason, n));
+  const gauges = (): void => {
+    o.stats.set(pendingSamples, {}, queue.pendingSamples);
+    const oldest = queue.oldestTimestampMs;
+    o.stats.set(oldestPending, {}, oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+    o.stats.set(queueBytes, {}, queue.bytes);
+  };
+  gauges();
+  const sender = new Sender({
+    url: o.url,
+    http: o.http,
+    queue,
+    logger: o.logger,
+    maxSamplesPerSend: o.maxSamplesPerSend,
+    timeoutMs: o.timeoutMs,
+    random: o.random,
+    events: {
+      sent: (n) => o.stats.inc(samplesTotal, { result: 'sent' }, n),
+      retried: (n) => o.stats.inc(samplesTotal, { result: 'retried' }, n),
+      rejected: (n) => o.stats.inc(samplesTotal, { result: 'dropped', reason: 'rejected' }, n),
+      requestSeconds: (s) => o.stats.set(requestDuration, {}, s),
+      progress: gauges,
+    },
+  });
+  sender.start();
+
+  const tracker = new SeriesTracker({ job: o.job, instance: o.instance });
+  let closed = false;
+
   return {
     name: 'remote_write',
-    async send(): Promise<void> {
-      throw new Error('remote write is not implemented yet');
+    async send(batch: Batch): Promise<void> {
+      if (closed) throw new RemoteWriteError('remote write is closed');
+      const cycle = tracker.cycle(batch.samples, batch.timestampMs);
+      drop('invalid', cycle.invalid, { first: cycle.firstInvalid });
+      const records: QueuedRecord[] = [];
+      try {
+        for (const part of chunk(cycle.series, o.maxSamplesPerSend))
+          records.push(queue.append(batch.timestampMs, part.length, encodeWriteRequest(part)));
+      } catch (e) {
+        // Disk full or gone: this cycle is lost, but what is queued stays and is still sent.
+        const appended = records.reduce((n, r) => n + r.samples, 0);
+        drop('disk_error', cycle.series.length - appended, { error: e instanceof Error ? e.message : String(e) });
+      }
+      gauges();
+      sender.kick();
+      const result = await sender.waitFor(records, o.sendWaitMs ?? o.timeoutMs + 1000);
+      gauges();
+      if (!result.ok) throw new RemoteWriteError(`remote write failed: ${result.error}`);
     },
-    async close(): Promise<void> {},
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await sender.flush(o.closeFlushMs ?? 800);
+      await sender.stop();
+      gauges();
+      if (queue.pendingSamples > 0)
+        o.logger.info('remote write: unsent samples stay queued for the next start', { samples: queue.pendingSamples, dir: queue.dir });
+      queue.close({ removeIfEmpty: ephemeral });
+    },
   };
+}
+
+export function createRemoteWriteSink(env: SinkEnv, url: string): Sink {
+  const { config } = env;
+  return openRemoteWriteSink({
+    url,
+    http: createHttpClient(config, { timeoutMs: config.pushTimeoutMs }),
+    logger: env.logger,
+    stats: env.stats,
+    job: config.job,
+    instance: env.context.node,
+    queueDir: config.remoteWrite.queueDir,
+    queueMaxBytes: config.remoteWrite.queueMaxBytes,
+    queueMaxAgeMs: config.remoteWrite.queueMaxAgeMs,
+    maxSamplesPerSend: config.remoteWrite.maxSamplesPerSend,
+    timeoutMs: config.pushTimeoutMs,
+  });
 }

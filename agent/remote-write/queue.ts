@@ -1,0 +1,460 @@
+/**
+ * The remote-write disk queue: every cycle's encoded samples are appended here before they are
+ * sent, so an outage of the receiver or a `kill -9` of the agent loses nothing that fits in
+ * `--queue-max-bytes` and is younger than `--queue-max-age`.
+ *
+ * Layout of the queue directory:
+ *   <seq:16 digits>.seg  segment files: an 8-byte magic, then records
+ *                        [u32 LE payload length][u32 LE CRC-32 of payload][payload]
+ *                        payload = [f64 LE batch timestamp ms][u32 LE samples][protobuf]
+ *                        where protobuf is a complete WriteRequest (see protobuf.ts).
+ *   cursor               JSON {segment, offset} of the first record not yet sent.
+ *   lock                 "<pid> <process start time>" of the agent using the queue.
+ *
+ * Durability: appends are plain write(2) calls into the page cache, no fsync. That survives a
+ * crash or `kill -9` of the agent (the kernel owns the data once write returns), which is what
+ * happens to agents. It does not survive a power loss of the node within the kernel's
+ * writeback delay (~30 s); on Databricks the local disk dies with the node anyway, so an fsync
+ * per cycle would cost every cycle a disk flush to protect data that would be lost regardless.
+ * A record torn by a power loss fails its length or CRC check and is skipped with a warning,
+ * never fatal. The cursor is rewritten after each acknowledged send (write + rename); losing
+ * its last update resends a batch, which Prometheus accepts as a duplicate (same timestamp,
+ * same value).
+ *
+ * Each start opens a new segment, so appends never follow a torn tail. Whole segments are
+ * deleted once sent; when the queue exceeds its byte cap the oldest segment is dropped, and its
+ * unsent samples are counted.
+ */
+import {
+  closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync,
+  readSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync,
+} from 'node:fs';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import type { Logger } from '../log';
+
+export const MAGIC = Buffer.from('DBXRWQ1\n', 'latin1');
+const RECORD_HEADER = 8;
+const META = 12;
+const SEGMENT_RE = /^(\d{16})\.seg$/;
+/** Payload bytes kept in memory besides the file, so the usual send needs no read back. */
+const MEMORY_CACHE_BYTES = 16 * 1024 * 1024;
+
+export type DropReason = 'queue_full' | 'too_old' | 'corrupt';
+
+export interface QueueOptions {
+  dir: string;
+  maxBytes: number;
+  maxAgeMs: number;
+  logger: Logger;
+  /** Segment size; default maxBytes/8 within [64 KiB, 32 MiB], so dropping one is a small part. */
+  segmentBytes?: number;
+  now?: () => number;
+  /** Called whenever samples leave the queue unsent. */
+  onDrop?: (reason: DropReason, samples: number) => void;
+}
+
+export interface QueuedRecord {
+  readonly segment: number;
+  readonly offset: number;
+  /** Bytes on disk including the record header. */
+  readonly size: number;
+  readonly samples: number;
+  readonly timestampMs: number;
+  data?: Buffer;
+  done: boolean;
+}
+
+interface Segment {
+  seq: number;
+  file: string;
+  fd?: number;
+  size: number;
+}
+
+export class QueueLockedError extends Error {}
+
+function segName(seq: number): string {
+  return String(seq).padStart(16, '0') + '.seg';
+}
+
+/** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot; tells a reused pid apart. */
+function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Encodes one record (header + payload) as it is written to a segment. */
+export function encodeRecord(timestampMs: number, samples: number, protobuf: Buffer): Buffer {
+  const rec = Buffer.allocUnsafe(RECORD_HEADER + META + protobuf.length);
+  rec.writeDoubleLE(timestampMs, RECORD_HEADER);
+  rec.writeUInt32LE(samples, RECORD_HEADER + 8);
+  protobuf.copy(rec, RECORD_HEADER + META);
+  rec.writeUInt32LE(META + protobuf.length, 0);
+  rec.writeUInt32LE(crc32(rec.subarray(RECORD_HEADER)), 4);
+  return rec;
+}
+
+export interface ScannedRecord {
+  offset: number;
+  size: number;
+  timestampMs: number;
+  samples: number;
+}
+
+/**
+ * Reads the records of one segment's bytes. Stops at the first record whose length runs past
+ * the end or whose CRC does not match (a torn or damaged tail): what follows cannot be trusted.
+ */
+export function scanSegment(buf: Buffer): { records: ScannedRecord[]; goodBytes: number; badMagic: boolean } {
+  if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC))
+    return { records: [], goodBytes: 0, badMagic: true };
+  const records: ScannedRecord[] = [];
+  let pos = MAGIC.length;
+  while (pos + RECORD_HEADER <= buf.length) {
+    const len = buf.readUInt32LE(pos);
+    if (len < META || pos + RECORD_HEADER + len > buf.length) break;
+    const payload = buf.subarray(pos + RECORD_HEADER, pos + RECORD_HEADER + len);
+    if (crc32(payload) !== buf.readUInt32LE(pos + 4)) break;
+    records.push({
+      offset: pos,
+      size: RECORD_HEADER + len,
+      timestampMs: payload.readDoubleLE(0),
+      samples: payload.readUInt32LE(8),
+    });
+    pos += RECORD_HEADER + len;
+  }
+  return { records, goodBytes: pos, badMagic: false };
+}
+
+export class DiskQueue {
+  private readonly segments: Segment[] = [];
+  private readonly pending: QueuedRecord[] = [];
+  private active!: Segment;
+  private pendingSamplesCount = 0;
+  private memoryBytes = 0;
+  private closed = false;
+  private readonly now: () => number;
+  private readonly segmentBytes: number;
+  private readonly lockFile: string;
+  private readonly cursorFile: string;
+
+  private constructor(private readonly o: QueueOptions) {
+    this.now = o.now ?? Date.now;
+    this.segmentBytes = o.segmentBytes ?? Math.min(32 << 20, Math.max(64 << 10, Math.floor(o.maxBytes / 8)));
+    this.lockFile = path.join(o.dir, 'lock');
+    this.cursorFile = path.join(o.dir, 'cursor');
+  }
+
+  /** Opens (or creates) the queue: takes the lock, reads what a previous run left, starts a new segment. */
+  static open(o: QueueOptions): DiskQueue {
+    const q = new DiskQueue(o);
+    mkdirSync(o.dir, { recursive: true });
+    q.lock();
+    try {
+      q.load();
+    } catch (e) {
+      q.unlock();
+      throw e;
+    }
+    return q;
+  }
+
+  private lock(): void {
+    const me = `${process.pid} ${processStartTime(process.pid) ?? ''}`;
+    try {
+      writeFileSync(this.lockFile, me, { flag: 'wx' });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const [pidText, start] = readFileSync(this.lockFile, 'utf8').trim().split(' ');
+    const pid = Number(pidText);
+    const owned =
+      Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid) &&
+      (start === undefined || start === '' || processStartTime(pid) === undefined || processStartTime(pid) === start);
+    if (owned) throw new QueueLockedError(`queue ${this.o.dir} is in use by process ${pid}`);
+    // The owner is gone (crash, kill -9) or the pid was reused: the queue is ours.
+    writeFileSync(this.lockFile, me);
+  }
+
+  private unlock(): void {
+    try {
+      const owner = readFileSync(this.lockFile, 'utf8').split(' ')[0];
+      if (Number(owner) === process.pid) unlinkSync(this.lockFile);
+    } catch {
+      /* already gone */
+    }
+  }
+
+  private readCursor(): { segment: number; offset: number } {
+    try {
+      const c = JSON.parse(readFileSync(this.cursorFile, 'utf8')) as { segment?: unknown; offset?: unknown };
+      if (typeof c.segment === 'number' && typeof c.offset === 'number') return { segment: c.segment, offset: c.offset };
+    } catch {
+      /* no cursor yet, or unreadable: send everything that is there */
+    }
+    return { segment: 0, offset: 0 };
+  }
+
+  private load(): void {
+    const cursor = this.readCursor();
+    const seqs = readdirSync(this.o.dir)
+      .map((f) => SEGMENT_RE.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    let lastSeq = 0;
+    for (const seq of seqs) {
+      lastSeq = seq;
+      const file = path.join(this.o.dir, segName(seq));
+      const buf = readFileSync(file);
+      const { records, goodBytes, badMagic } = scanSegment(buf);
+      if (badMagic) this.o.logger.warn('remote-write queue: not a queue segment, ignored', { file });
+      else if (goodBytes < buf.length)
+        // A torn tail (power loss mid-write) or damage: the records before it are still good.
+        this.o.logger.warn('remote-write queue: skipped a torn or damaged record at the end of a segment', {
+          file,
+          skipped_bytes: buf.length - goodBytes,
+        });
+      let kept = 0;
+      for (const r of records) {
+        if (seq < cursor.segment || (seq === cursor.segment && r.offset < cursor.offset)) continue;
+        this.pending.push({ segment: seq, offset: r.offset, size: r.size, samples: r.samples, timestampMs: r.timestampMs, done: false });
+        this.pendingSamplesCount += r.samples;
+        kept++;
+      }
+      if (kept === 0) rmSync(file, { force: true });
+      else this.segments.push({ seq, file, size: buf.length });
+    }
+    if (this.pending.length > 0)
+      this.o.logger.info('remote-write queue: found unsent samples from a previous run', {
+        samples: this.pendingSamplesCount,
+        records: this.pending.length,
+      });
+    this.openSegment(lastSeq + 1);
+    this.writeCursor();
+  }
+
+  private openSegment(seq: number): void {
+    const file = path.join(this.o.dir, segName(seq));
+    const fd = openSync(file, 'a+');
+    if (fstatSync(fd).size === 0) writeSync(fd, MAGIC);
+    const seg: Segment = { seq, file, fd, size: fstatSync(fd).size };
+    this.segments.push(seg);
+    this.active = seg;
+  }
+
+  get pendingSamples(): number {
+    return this.pendingSamplesCount;
+  }
+
+  get pendingRecords(): number {
+    return this.pending.length;
+  }
+
+  /** Batch timestamp of the oldest unsent record, or undefined when all is sent. */
+  get oldestTimestampMs(): number | undefined {
+    return this.pending[0]?.timestampMs;
+  }
+
+  /** Bytes of all segment files. */
+  get bytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n;
+  }
+
+  get dir(): string {
+    return this.o.dir;
+  }
+
+  /** Appends one encoded WriteRequest of `samples` samples taken at `timestampMs`. */
+  append(timestampMs: number, samples: number, protobuf: Buffer): QueuedRecord {
+    if (this.closed) throw new Error('queue is closed');
+    const rec = encodeRecord(timestampMs, samples, protobuf);
+    if (this.active.size > MAGIC.length && this.active.size + rec.length > this.segmentBytes) this.rotate();
+    const seg = this.active;
+    let written = 0;
+    try {
+      written = writeSync(seg.fd!, rec);
+    } finally {
+      if (written !== rec.length) {
+        // ENOSPC or a short write: cut the partial record off so later appends stay readable.
+        try {
+          ftruncateSync(seg.fd!, seg.size);
+        } catch {
+          /* the scanner will stop at the torn record on the next start */
+        }
+      }
+    }
+    if (written !== rec.length) throw new Error(`short write to ${seg.file} (${written} of ${rec.length} bytes)`);
+    const r: QueuedRecord = { segment: seg.seq, offset: seg.size, size: rec.length, samples, timestampMs, done: false };
+    if (this.memoryBytes + protobuf.length <= MEMORY_CACHE_BYTES) {
+      r.data = protobuf;
+      this.memoryBytes += protobuf.length;
+    }
+    seg.size += rec.length;
+    this.pending.push(r);
+    this.pendingSamplesCount += samples;
+    this.enforceMaxBytes();
+    return r;
+  }
+
+  private rotate(): void {
+    closeSync(this.active.fd!);
+    this.active.fd = undefined;
+    this.openSegment(this.active.seq + 1);
+  }
+
+  /** Drops the oldest segments while the queue is over its cap, counting their unsent samples. */
+  private enforceMaxBytes(): void {
+    let dropped = 0;
+    while (this.bytes > this.o.maxBytes && this.segments.length > 1) {
+      const oldest = this.segments[0]!;
+      for (const r of this.pending) {
+        if (r.segment !== oldest.seq) break;
+        if (this.finish(r)) dropped += r.samples;
+      }
+      this.removeSegment(oldest);
+      this.compact();
+    }
+    if (dropped > 0) {
+      this.o.onDrop?.('queue_full', dropped);
+      this.writeCursor();
+    }
+  }
+
+  private removeSegment(seg: Segment): void {
+    const i = this.segments.indexOf(seg);
+    if (i < 0) return;
+    if (seg.fd !== undefined) closeSync(seg.fd);
+    seg.fd = undefined;
+    rmSync(seg.file, { force: true });
+    this.segments.splice(i, 1);
+  }
+
+  private finish(r: QueuedRecord): boolean {
+    if (r.done) return false;
+    r.done = true;
+    this.pendingSamplesCount -= r.samples;
+    if (r.data) {
+      this.memoryBytes -= r.data.length;
+      r.data = undefined;
+    }
+    return true;
+  }
+
+  /** Removes finished records from the front and deletes segments nothing points into. */
+  private compact(): void {
+    let n = 0;
+    while (n < this.pending.length && this.pending[n]!.done) n++;
+    if (n > 0) this.pending.splice(0, n);
+    const first = this.pending[0]?.segment ?? this.active.seq;
+    while (this.segments.length > 1 && this.segments[0]!.seq < first && this.segments[0] !== this.active)
+      this.removeSegment(this.segments[0]!);
+  }
+
+  /** Drops records older than max-age from the front; returns the samples dropped. */
+  dropExpired(): number {
+    const limit = this.now() - this.o.maxAgeMs;
+    let dropped = 0;
+    for (const r of this.pending) {
+      if (r.timestampMs >= limit) break;
+      if (this.finish(r)) dropped += r.samples;
+    }
+    if (dropped > 0) {
+      this.compact();
+      this.writeCursor();
+      this.o.onDrop?.('too_old', dropped);
+    }
+    return dropped;
+  }
+
+  /**
+   * The next records to send, oldest first: as many as fit in `maxSamples` (at least one, even
+   * if it alone is larger), at most `maxRecords`. Records stay queued until `ack` or `reject`.
+   */
+  peek(maxSamples: number, maxRecords = Infinity): QueuedRecord[] {
+    const out: QueuedRecord[] = [];
+    let n = 0;
+    for (const r of this.pending) {
+      if (r.done) continue;
+      if (out.length >= maxRecords || (out.length > 0 && n + r.samples > maxSamples)) break;
+      out.push(r);
+      n += r.samples;
+    }
+    return out;
+  }
+
+  /** The record's WriteRequest bytes, from memory or from its segment (CRC-checked). */
+  read(r: QueuedRecord): Buffer | undefined {
+    if (r.data) return r.data;
+    const seg = this.segments.find((s) => s.seq === r.segment);
+    if (!seg) return undefined;
+    const fd = seg.fd ?? openSync(seg.file, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(r.size);
+      const got = readSync(fd, buf, 0, r.size, r.offset);
+      const len = buf.readUInt32LE(0);
+      if (got !== r.size || len !== r.size - RECORD_HEADER || crc32(buf.subarray(RECORD_HEADER)) !== buf.readUInt32LE(4))
+        return undefined;
+      return buf.subarray(RECORD_HEADER + META);
+    } finally {
+      if (seg.fd === undefined) closeSync(fd);
+    }
+  }
+
+  /** Marks records sent; returns how many of their samples were still pending. */
+  ack(records: readonly QueuedRecord[]): number {
+    return this.remove(records);
+  }
+
+  /** Removes records that will never be sent (rejected by the receiver, unreadable); returns their samples. */
+  discard(records: readonly QueuedRecord[], reason?: DropReason): number {
+    const n = this.remove(records);
+    if (reason && n > 0) this.o.onDrop?.(reason, n);
+    return n;
+  }
+
+  private remove(records: readonly QueuedRecord[]): number {
+    let n = 0;
+    for (const r of records) if (this.finish(r)) n += r.samples;
+    this.compact();
+    this.writeCursor();
+    return n;
+  }
+
+  private writeCursor(): void {
+    if (this.closed) return;
+    const first = this.pending.find((r) => !r.done);
+    const cursor = first ? { segment: first.segment, offset: first.offset } : { segment: this.active.seq, offset: this.active.size };
+    const tmp = this.cursorFile + '.tmp';
+    writeFileSync(tmp, JSON.stringify(cursor));
+    renameSync(tmp, this.cursorFile);
+  }
+
+  /** Closes files and releases the lock; what is unsent stays on disk for the next start. */
+  close(opts: { removeIfEmpty?: boolean } = {}): void {
+    if (this.closed) return;
+    this.writeCursor();
+    this.closed = true;
+    for (const s of this.segments) if (s.fd !== undefined) closeSync(s.fd);
+    this.unlock();
+    if (opts.removeIfEmpty && this.pending.length === 0 && existsSync(this.o.dir)) rmSync(this.o.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * When to retry a remote-write request and how long to wait, as Prometheus's own sender does
+ * (storage/remote/queue_manager.go, config defaults min_backoff 30ms, max_backoff 5s): 5xx and
+ * 429 are retried with a doubling backoff; any other 4xx will fail the same way again, so the
+ * batch is dropped. Network errors and timeouts are retried. `Retry-After` (RFC 9110 10.2.3:
+ * seconds or an HTTP date) is honoured when the receiver sends it.
+ */
+
+export const MIN_BACKOFF_MS = 30;
+export const MAX_BACKOFF_MS = 5000;
+/** A receiver asking for more than this is capped: the queue's max-age decides what is too old. */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
+export type Verdict = 'ok' | 'retry' | 'drop';
+
+export function classifyStatus(status: number): Verdict {
+  if (status >= 200 && status < 300) return 'ok';
+  if (status === 429 || status >= 500) return 'retry';
+  // 3xx (redirects are not followed for POSTs with a body) and other 4xx: the same bytes would fail again.
+  return 'drop';
+}
+
+/** Milliseconds to wait from a Retry-After header, or undefined when absent or unreadable. */
+export function parseRetryAfter(header: string | undefined, nowMs: number): number | undefined {
+  if (header === undefined) return undefined;
+  const h = header.trim();
+  if (h === '') return undefined;
+  let ms: number;
+  if (/^\d+$/.test(h)) ms = Number(h) * 1000;
+  else {
+    const at = Date.parse(h);
+    if (Number.isNaN(at)) return undefined;
+    ms = at - nowMs;
+  }
+  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * Exponential backoff with jitter: attempt 1 waits about 30 ms, each next one twice as long,
+ * capped at 5 s. The wait is drawn from [d/2, d] ("equal jitter"), so 500 nodes that lost the
+ * same receiver do not all come back in the same millisecond, and no wait is ever near zero.
+ */
+export function backoffMs(attempt: number, random: () => number = Math.random): number {
+  const d = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.max(0, attempt - 1));
+  return d / 2 + random() * (d / 2);
+}
+
+/** The wait before the next attempt: the receiver's Retry-After when given, else the backoff. */
+export function retryDelayMs(attempt: number, retryAfterMs: number | undefined, random: () => number = Math.random): number {
+  return retryAfterMs ?? backoffMs(attempt, random);
+}
