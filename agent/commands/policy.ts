@@ -1,9 +1,106 @@
-/** `policy`: prints a Databricks cluster policy; placeholder until it lands. */
+/**
+ * `policy`: prints a Databricks cluster-policy definition (JSON on stdout) that pins the init
+ * script and the agent's settings, so every cluster created with the policy reports.
+ */
 import { Command } from 'commander';
+import { AGENT_OPTIONS, ConfigError } from '../config';
+import {
+  buildPolicy, defaultSecretKey, PolicyError, renderPolicy, SECRET_ENV, type InitScriptLocation,
+} from '../databricks/policy';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Agent flags the policy command takes directly (the common ones); anything else goes by --env. */
+const DIRECT = ['pushgatewayUrl', 'remoteWriteUrl', 'job', 'interval', 'idleInterval', 'labels'] as const;
+
+export interface PolicyFlags {
+  artifacts: string;
+  workspace?: boolean;
+  initScript?: string;
+  initScriptIndex?: string;
+  secretScope?: string;
+  secret: string[];
+  env: string[];
+  hidden?: boolean;
+  [key: string]: unknown;
+}
+
+/** Turns the command's flags into the policy JSON; throws ConfigError (exit 2) naming the flag. */
+export function policyFromFlags(flags: PolicyFlags): string {
+  const env: Record<string, string> = {};
+  for (const key of DIRECT) {
+    const v = flags[key];
+    if (typeof v === 'string') env[AGENT_OPTIONS.find((o) => o.key === key)!.env] = v;
+  }
+  for (const kv of flags.env) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new ConfigError('--env', `"${kv}" is not NAME=VALUE`);
+    env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  for (const url of ['DBX_PROM_PUSHGATEWAY_URL', 'DBX_PROM_REMOTE_WRITE_URL'])
+    if (env[url] !== undefined && !/^https?:\/\/[^/\s]/.test(env[url]!))
+      throw new ConfigError(url, `"${env[url]}" must start with http:// or https://`);
+
+  const secrets: Record<string, string> = {};
+  const secretArgs = flags.secret.length > 0 || flags.secretScope === undefined ? flags.secret : ['DBX_PROM_BEARER_TOKEN'];
+  for (const s of secretArgs) {
+    const eq = s.indexOf('=');
+    const name = eq < 0 ? s : s.slice(0, eq);
+    secrets[name] = eq < 0 ? defaultSecretKey(name) : s.slice(eq + 1);
+  }
+
+  let index: number | undefined;
+  if (flags.initScriptIndex !== undefined) {
+    if (!/^\d+$/.test(flags.initScriptIndex)) throw new ConfigError('--init-script-index', `"${flags.initScriptIndex}" is not a number`);
+    index = Number(flags.initScriptIndex);
+  }
+  const location: InitScriptLocation | undefined = flags.workspace ? 'workspace' : undefined;
+  try {
+    return renderPolicy(
+      buildPolicy({
+        artifacts: flags.artifacts,
+        location,
+        initScript: flags.initScript,
+        initScriptIndex: index,
+        env,
+        secrets,
+        secretScope: flags.secretScope,
+        hidden: flags.hidden === true,
+      }),
+    );
+  } catch (e) {
+    if (e instanceof PolicyError) throw new ConfigError(e.setting, e.message);
+    throw e;
+  }
+}
 
 export function policyCommand(): Command {
-  return new Command('policy').description('print a Databricks cluster-policy JSON').action(() => {
-    process.stderr.write('policy is not implemented yet\n');
-    process.exitCode = 1;
+  const cmd = new Command('policy')
+    .description('print a Databricks cluster-policy JSON that pins the init script and the agent settings')
+    .requiredOption('--artifacts <dir>', 'folder with the binaries and the init script (/Volumes/... or /Workspace/...)')
+    .option('--workspace', 'the init script is in workspace files (default: from the --artifacts path)')
+    .option('--init-script <path>', 'init script path (default: <artifacts>/dbx-prom-agent-init.sh)')
+    .option('--init-script-index <n>', 'init_scripts slot the policy pins', '0')
+    .option('--secret-scope <scope>', 'Databricks secret scope holding the credentials')
+    .option(
+      '--secret <NAME[=key]>',
+      `a setting read from the secret scope (repeatable; default key: the name in lower case with dashes; default with --secret-scope: DBX_PROM_BEARER_TOKEN). Secrets: ${[...SECRET_ENV].join(', ')}`,
+      collect,
+      [] as string[],
+    )
+    .option('--env <NAME=VALUE>', 'any other DBX_PROM_* setting to pin (repeatable)', collect, [] as string[])
+    .option('--hidden', 'hide the pinned attributes in the cluster UI');
+  for (const key of DIRECT) {
+    const o = AGENT_OPTIONS.find((x) => x.key === key)!;
+    cmd.option(o.flag, `${o.description} [pins ${o.env}]`);
+  }
+  cmd.addHelpText(
+    'after',
+    '\nIn standard access mode on Databricks Runtime 19+, spark_env_vars do not reach init scripts:\n' +
+      'put the settings in <artifacts>/dbx-prom-agent.env as well (see the README).',
+  );
+  cmd.action(() => {
+    process.stdout.write(policyFromFlags(cmd.opts() as PolicyFlags));
   });
+  return cmd;
 }

@@ -1,0 +1,555 @@
+#!/bin/bash
+# dbx-prom-agent: Databricks cluster-scoped init script.
+#
+# Installs the self-contained agent binary on this node (driver or worker) and starts it in the
+# background. Monitoring must never fail a cluster: a non-zero exit of an init script fails the
+# cluster start (INIT_SCRIPT_FAILURE), so every error is logged and the script exits 0, unless
+# DBX_PROM_STRICT=true. It binds no port (6062 on the driver belongs to Databricks).
+#
+# Usage: dbx-prom-agent-init.sh [install|uninstall|status|print-unit]
+#   install (default)  copy the binary for `uname -m` from the artifacts folder, write the env
+#                      file, start the agent (systemd unit, else a setsid supervisor); idempotent
+#   uninstall          stop the agent (it deletes its Pushgateway group) and remove what install wrote
+#                      (also: DBX_PROM_UNINSTALL=true)
+#   status             print whether the agent runs; exit 0 if it does, 3 if not
+#   print-unit         print the systemd unit install would write
+#   supervise, run-logged   internal: the daemon side (restart loop / one run with a capped log)
+#
+# Settings (environment, e.g. the cluster's spark_env_vars):
+#   DBX_PROM_ARTIFACTS      folder holding dbx-prom-agent-linux-x64, dbx-prom-agent-linux-arm64,
+#                           this script and an optional dbx-prom-agent.env (KEY=VALUE settings)
+#   DBX_PROM_*              agent settings (DBX_PROM_PUSHGATEWAY_URL, ...): they win over the file
+#   DBX_PROM_STRICT=true    exit 1 on any error (for testing a new setup; it fails the cluster)
+#   DBX_PROM_INSTALL_DIR    default /local_disk0/dbx-prom-agent, else /opt/dbx-prom-agent
+#   DBX_PROM_LOG_MAX_BYTES  cap of the agent log before it rotates to agent.log.1 (default 10 MiB)
+#   DBX_PROM_MAX_HEAP_MB    V8 heap cap of the agent (default 192)
+#   DBX_PROM_ROOT, DBX_PROM_UNAME_M   for tests only: a prefix for every local path, and `uname -m`
+#
+# Databricks Runtime 19+ in standard access mode hands init scripts only its own variables
+# (DB_*): then set ARTIFACTS_DEFAULT below, or keep this script in the artifacts folder, and put
+# the settings in dbx-prom-agent.env there.
+
+set -u
+umask 077
+
+ARTIFACTS_DEFAULT=""
+NAME=dbx-prom-agent
+UNIT=dbx-prom-agent.service
+ROOT="${DBX_PROM_ROOT:-}"
+ROOT="${ROOT%/}"
+STRICT=false
+case "${DBX_PROM_STRICT:-}" in [Tt][Rr][Uu][Ee] | 1 | [Yy][Ee][Ss]) STRICT=true ;; esac
+PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
+export PATH
+
+INSTALL_DIR=""
+INIT_LOG=""
+
+log() {
+  local line
+  line="$(date -u +%Y-%m-%dT%H:%M:%SZ) $NAME-init: $1: $2"
+  printf '%s\n' "$line" >&2
+  if [ -n "$INIT_LOG" ] && [ -d "${INIT_LOG%/*}" ]; then
+    printf '%s\n' "$line" >>"$INIT_LOG" 2>/dev/null || true
+  fi
+}
+
+# Logs the error and ends the script: exit 0 (never fail the cluster) unless strict.
+fail() {
+  log error "$1"
+  if [ "$STRICT" = true ]; then
+    log error "DBX_PROM_STRICT=true: exiting 1 (this fails the cluster start)"
+    exit 1
+  fi
+  log info "the cluster starts without the agent (exit 0)"
+  exit 0
+}
+
+resolve_install_dir() {
+  if [ -n "${DBX_PROM_INSTALL_DIR:-}" ]; then
+    INSTALL_DIR="$ROOT${DBX_PROM_INSTALL_DIR%/}"
+  elif [ -d "$ROOT/local_disk0" ]; then
+    # The instance's local SSD; the root file system of a Databricks node is small.
+    INSTALL_DIR="$ROOT/local_disk0/$NAME"
+  else
+    INSTALL_DIR="$ROOT/opt/$NAME"
+  fi
+}
+
+set_paths() {
+  BIN="$INSTALL_DIR/bin/$NAME"
+  SELF_COPY="$INSTALL_DIR/bin/$NAME-init.sh"
+  ENV_FILE="$INSTALL_DIR/agent.env"
+  RUN_DIR="$INSTALL_DIR/run"
+  LOG_DIR="$INSTALL_DIR/log"
+  AGENT_LOG="$LOG_DIR/agent.log"
+  SUPERVISOR_PID="$RUN_DIR/supervisor.pid"
+  AGENT_PID="$RUN_DIR/agent.pid"
+  EXIT_FILE="$RUN_DIR/agent.exit"
+  UNIT_FILE="$ROOT/etc/systemd/system/$UNIT"
+}
+
+arch_suffix() {
+  case "$1" in
+    x86_64 | amd64) echo x64 ;;
+    aarch64 | arm64) echo arm64 ;;
+    *) return 1 ;;
+  esac
+}
+
+truthy() {
+  case "${1:-}" in [Tt][Rr][Uu][Ee] | 1 | [Yy][Ee][Ss]) return 0 ;; *) return 1 ;; esac
+}
+
+uses_systemd() {
+  # systemd's own test for "booted with systemd" (sd_booted(3)).
+  [ -d "$ROOT/run/systemd/system" ] && command -v systemctl >/dev/null 2>&1
+}
+
+# Quotes a value for the env file the way the agent's parser reads it ('...' with '\'' escapes).
+quote() {
+  local v=$1 q="'\\''"
+  printf "'%s'" "${v//\'/$q}"
+}
+
+unit_text() {
+  local max_bytes=${DBX_PROM_LOG_MAX_BYTES:-10485760} heap=${DBX_PROM_MAX_HEAP_MB:-192}
+  cat <<EOF
+# Written by $NAME-init.sh; removed by '$NAME-init.sh uninstall'.
+[Unit]
+Description=dbx-prom-agent: host and Spark metrics pushed to Prometheus
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+Environment=DBX_PROM_LOG_MAX_BYTES=$max_bytes
+Environment=NODE_OPTIONS=--max-old-space-size=$heap
+ExecStart=/bin/bash $SELF_COPY run-logged
+Restart=always
+RestartSec=5
+# Exit status 2 is a configuration error: restarting cannot fix it.
+RestartPreventExitStatus=2
+# The agent must never compete with Spark for the node.
+MemoryMax=256M
+CPUQuota=25%
+Nice=10
+IOSchedulingClass=idle
+TimeoutStopSec=10
+KillMode=control-group
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+pid_alive() {
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null
+}
+
+# The pid of our running supervisor, if any (the pid file alone could name a recycled pid).
+running_supervisor() {
+  local pid
+  [ -f "$SUPERVISOR_PID" ] || return 1
+  pid=$(cat "$SUPERVISOR_PID" 2>/dev/null) || return 1
+  pid_alive "$pid" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$NAME-init.sh supervise" || return 1
+  echo "$pid"
+}
+
+rotate_log() {
+  local max=${DBX_PROM_LOG_MAX_BYTES:-10485760} size
+  [ -f "$AGENT_LOG" ] || return 0
+  size=$(wc -c <"$AGENT_LOG" 2>/dev/null) || return 0
+  if [ "${size:-0}" -gt "$max" ]; then
+    # Copy, then truncate in place: the agent holds the file open with O_APPEND.
+    cp -f "$AGENT_LOG" "$AGENT_LOG.1" 2>/dev/null && : >"$AGENT_LOG"
+  fi
+}
+
+note() {
+  printf '%s %s-supervisor: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$NAME" "$1" >>"$AGENT_LOG"
+}
+
+CHILD=""
+SLEEPER=""
+STOPPING=false
+
+# shellcheck disable=SC2317  # called by trap
+on_stop() {
+  STOPPING=true
+  if [ -n "$SLEEPER" ]; then kill -TERM "$SLEEPER" 2>/dev/null; fi
+  if [ -n "$CHILD" ]; then kill -TERM "$CHILD" 2>/dev/null; fi
+}
+
+# Sleeps in the background so that a TERM is handled at once.
+nap() {
+  sleep "$1" &
+  SLEEPER=$!
+  wait "$SLEEPER" 2>/dev/null
+  SLEEPER=""
+}
+
+# Runs the agent once with its output appended to the capped log; returns its exit status.
+run_agent_once() {
+  local rc
+  rotate_log
+  if command -v ionice >/dev/null 2>&1 && [ "${1:-}" = lowprio ]; then
+    nice -n 10 ionice -c 3 "$BIN" run --env-file "$ENV_FILE" </dev/null >>"$AGENT_LOG" 2>&1 &
+  elif [ "${1:-}" = lowprio ]; then
+    nice -n 10 "$BIN" run --env-file "$ENV_FILE" </dev/null >>"$AGENT_LOG" 2>&1 &
+  else
+    "$BIN" run --env-file "$ENV_FILE" </dev/null >>"$AGENT_LOG" 2>&1 &
+  fi
+  CHILD=$!
+  echo "$CHILD" >"$AGENT_PID"
+  while pid_alive "$CHILD"; do
+    nap 5
+    rotate_log
+  done
+  wait "$CHILD"
+  rc=$?
+  # A TERM that interrupted `wait` leaves the agent finishing its final push: wait for it.
+  while pid_alive "$CHILD"; do
+    wait "$CHILD"
+    rc=$?
+  done
+  CHILD=""
+  rm -f "$AGENT_PID"
+  return "$rc"
+}
+
+# The daemon side when systemd is absent: restart the agent with exponential backoff.
+supervise() {
+  local rc started backoff=1
+  echo $$ >"$SUPERVISOR_PID"
+  rm -f "$EXIT_FILE"
+  trap on_stop TERM INT HUP
+  note "supervisor started (pid $$)"
+  while [ "$STOPPING" = false ]; do
+    started=$(date +%s)
+    run_agent_once lowprio
+    rc=$?
+    [ "$STOPPING" = true ] && break
+    if [ "$rc" -eq 2 ]; then
+      # Exit 2 is a configuration error (the message above names the setting): retrying cannot fix it.
+      echo 2 >"$EXIT_FILE"
+      note "agent exited 2 (configuration error): not restarting; fix the settings and run the init script again"
+      break
+    fi
+    if [ $(($(date +%s) - started)) -ge 60 ]; then backoff=1; fi
+    note "agent exited with status $rc; restarting in ${backoff}s"
+    nap "$backoff"
+    backoff=$((backoff * 2))
+    [ "$backoff" -gt 60 ] && backoff=60
+  done
+  note "supervisor stopped"
+  rm -f "$SUPERVISOR_PID"
+  exit 0
+}
+
+# The daemon side under systemd: one run with a capped log; systemd restarts it.
+run_logged() {
+  local rc
+  trap on_stop TERM INT HUP
+  run_agent_once
+  rc=$?
+  [ "$STOPPING" = true ] && exit 0
+  exit "$rc"
+}
+
+# Stops a running supervisor (and its agent) and waits until both are gone.
+stop_supervisor() {
+  local pid agent
+  pid=$(running_supervisor) || return 0
+  agent=$(cat "$AGENT_PID" 2>/dev/null || true)
+  kill -TERM "$pid" 2>/dev/null
+  # The agent makes a final push and deletes its Pushgateway group within 5 s.
+  for _ in $(seq 1 100); do
+    pid_alive "$pid" || break
+    sleep 0.1
+  done
+  if pid_alive "$pid"; then
+    log warn "supervisor $pid did not stop in 10 s: killing it"
+    kill -KILL "$pid" 2>/dev/null
+  fi
+  if pid_alive "$agent"; then kill -KILL "$agent" 2>/dev/null; fi
+  rm -f "$SUPERVISOR_PID" "$AGENT_PID"
+}
+
+start_supervisor() {
+  local pid=""
+  rm -f "$EXIT_FILE"
+  # A clean environment (the daemon must not depend on the init script's), a new session (the
+  # init script's process group may be killed when it ends), no inherited descriptors.
+  if command -v setsid >/dev/null 2>&1; then
+    env -i PATH="/usr/sbin:/usr/bin:/sbin:/bin" LANG=C.UTF-8 \
+      DBX_PROM_LOG_MAX_BYTES="${DBX_PROM_LOG_MAX_BYTES:-10485760}" \
+      NODE_OPTIONS="--max-old-space-size=${DBX_PROM_MAX_HEAP_MB:-192}" \
+      setsid /bin/bash "$SELF_COPY" supervise </dev/null >/dev/null 2>&1 9>&- &
+  else
+    env -i PATH="/usr/sbin:/usr/bin:/sbin:/bin" LANG=C.UTF-8 \
+      DBX_PROM_LOG_MAX_BYTES="${DBX_PROM_LOG_MAX_BYTES:-10485760}" \
+      NODE_OPTIONS="--max-old-space-size=${DBX_PROM_MAX_HEAP_MB:-192}" \
+      nohup /bin/bash "$SELF_COPY" supervise </dev/null >/dev/null 2>&1 9>&- &
+  fi
+  for _ in $(seq 1 50); do
+    pid=$(running_supervisor) && break
+    sleep 0.1
+  done
+  [ -n "$pid" ] || return 1
+  echo "$pid"
+}
+
+restart_agent_under_supervisor() {
+  local agent
+  agent=$(cat "$AGENT_PID" 2>/dev/null || true)
+  # The supervisor restarts it with the new binary or settings after a 1 s backoff.
+  if pid_alive "$agent"; then kill -TERM "$agent" 2>/dev/null; fi
+}
+
+# Collects the agent settings: the artifacts env file first, then DB_* context and DBX_PROM_*
+# settings from this environment (later lines win in the agent's parser, as env wins over file).
+compose_env() {
+  local src=$1 name value
+  echo "# Written by $NAME-init.sh: Databricks context and agent settings. Mode 0600: may hold tokens."
+  if [ -n "$src" ]; then
+    echo "# from ${src}"
+    printf '%s\n' "$ENV_SRC_TEXT"
+  fi
+  echo "# from the init script environment"
+  for name in $(compgen -e | LC_ALL=C sort); do
+    case "$name" in
+      DBX_PROM_ROOT | DBX_PROM_STRICT | DBX_PROM_ARTIFACTS | DBX_PROM_UNINSTALL | DBX_PROM_UNAME_M | \
+        DBX_PROM_INSTALL_DIR | DBX_PROM_LOG_MAX_BYTES | DBX_PROM_MAX_HEAP_MB | DBX_PROM_ENV_FILE) continue ;;
+      DB_* | DBX_PROM_* | DATABRICKS_RUNTIME_VERSION) ;;
+      *) continue ;;
+    esac
+    value=${!name}
+    case "$value" in
+      *$'\n'*)
+        log warn "$name holds a line break: left out of the agent settings"
+        continue
+        ;;
+    esac
+    printf '%s=%s\n' "$name" "$(quote "$value")"
+  done
+}
+
+# Checks the KEY=VALUE file the way the agent will read it, so a typo is reported here.
+check_env_text() {
+  local n=0 line
+  while IFS= read -r line || [ -n "$line" ]; do
+    n=$((n + 1))
+    line="${line#"${line%%[![:space:]]*}"}"
+    case "$line" in '' | '#'*) continue ;; esac
+    if ! [[ $line =~ ^(export[[:space:]]+)?[A-Za-z_][A-Za-z0-9_]*= ]]; then
+      echo "line $n is not KEY=VALUE"
+      return 1
+    fi
+  done <<<"$1"
+}
+
+# Writes $2 (text) to $1 if it differs, atomically, with mode $3; returns 0 if it changed.
+write_if_changed() {
+  local dest=$1 text=$2 mode=$3 tmp
+  if [ -f "$dest" ] && [ "$(cat "$dest" 2>/dev/null)" = "$text" ]; then
+    chmod "$mode" "$dest" 2>/dev/null
+    return 1
+  fi
+  tmp="$dest.tmp.$$"
+  printf '%s\n' "$text" >"$tmp" && chmod "$mode" "$tmp" && mv -f "$tmp" "$dest" && return 0
+  rm -f "$tmp"
+  fail "cannot write $dest"
+}
+
+find_artifacts() {
+  local self_dir
+  if [ -n "${DBX_PROM_ARTIFACTS:-}" ]; then
+    echo "${DBX_PROM_ARTIFACTS%/}"
+    return 0
+  fi
+  # Runtime 19+ standard access mode: no custom variables. Try the folder this script came from.
+  self_dir=$(cd "$(dirname "$0")" 2>/dev/null && pwd) || self_dir=""
+  if [ -n "$self_dir" ] && ls "$self_dir"/$NAME-linux-* >/dev/null 2>&1; then
+    echo "$self_dir"
+    return 0
+  fi
+  if [ -n "$ARTIFACTS_DEFAULT" ]; then
+    echo "$ARTIFACTS_DEFAULT"
+    return 0
+  fi
+  return 1
+}
+
+ENV_SRC_TEXT=""
+
+install() {
+  local machine arch artifacts bin_src env_src="" changed=false why pid out
+  machine=${DBX_PROM_UNAME_M:-$(uname -m)}
+  arch=$(arch_suffix "$machine") ||
+    fail "unsupported architecture '$machine' (supported: x86_64/amd64, aarch64/arm64): agent not installed"
+
+  artifacts=$(find_artifacts) ||
+    fail "DBX_PROM_ARTIFACTS is not set (and no binaries beside $0): set it in the cluster's spark_env_vars or ARTIFACTS_DEFAULT in this script"
+  [ -d "$artifacts" ] || fail "artifacts folder $artifacts does not exist or cannot be read (DBX_PROM_ARTIFACTS)"
+
+  bin_src="$artifacts/$NAME-linux-$arch"
+  { [ -f "$bin_src" ] && [ -r "$bin_src" ]; } ||
+    fail "binary not found: $bin_src (upload $NAME-linux-$arch for this $machine node)"
+
+  if [ -e "$artifacts/$NAME.env" ] || [ -L "$artifacts/$NAME.env" ]; then
+    env_src="$artifacts/$NAME.env"
+    ENV_SRC_TEXT=$(cat -- "$env_src" 2>&1) ||
+      fail "cannot read env file $env_src: ${ENV_SRC_TEXT##*: }"
+    why=$(check_env_text "$ENV_SRC_TEXT") || fail "env file $env_src: $why"
+  fi
+
+  mkdir -p "$INSTALL_DIR/bin" "$RUN_DIR" "$LOG_DIR" 2>/dev/null || fail "cannot create $INSTALL_DIR"
+  chmod 755 "$INSTALL_DIR" "$INSTALL_DIR/bin" 2>/dev/null
+  chmod 700 "$RUN_DIR" "$LOG_DIR" 2>/dev/null
+  INIT_LOG="$LOG_DIR/init.log"
+  log info "node: ${DB_IS_DRIVER:+DB_IS_DRIVER=$DB_IS_DRIVER }${DB_CLUSTER_ID:+cluster $DB_CLUSTER_ID }arch $machine; artifacts $artifacts; install dir $INSTALL_DIR"
+
+  # Serialise concurrent runs (a manual run while the init script runs).
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$RUN_DIR/install.lock"
+    flock -w 60 9 || fail "another $NAME-init.sh holds $RUN_DIR/install.lock"
+  fi
+
+  if ! cmp -s "$bin_src" "$BIN"; then
+    cp -f "$bin_src" "$BIN.tmp.$$" 2>/dev/null || {
+      rm -f "$BIN.tmp.$$"
+      fail "cannot copy $bin_src to $INSTALL_DIR/bin"
+    }
+    chmod 755 "$BIN.tmp.$$"
+    # Refuse a binary that does not run here (truncated upload, wrong architecture, old glibc).
+    if ! out=$(timeout 30 "$BIN.tmp.$$" --version 2>&1); then
+      rm -f "$BIN.tmp.$$"
+      fail "$bin_src does not run on this node: ${out:-no output}"
+    fi
+    mv -f "$BIN.tmp.$$" "$BIN" || fail "cannot install $BIN"
+    log info "installed $BIN (version $out)"
+    changed=true
+  fi
+
+  if [ -f "$0" ] && ! cmp -s "$0" "$SELF_COPY"; then
+    if ! { cp -f "$0" "$SELF_COPY.tmp.$$" && chmod 755 "$SELF_COPY.tmp.$$" && mv -f "$SELF_COPY.tmp.$$" "$SELF_COPY"; }; then
+      rm -f "$SELF_COPY.tmp.$$"
+      fail "cannot copy $0 to $SELF_COPY"
+    fi
+    changed=true
+  elif [ ! -f "$SELF_COPY" ]; then
+    fail "cannot find this script as a file ($0) to install the supervisor"
+  fi
+
+  if write_if_changed "$ENV_FILE" "$(compose_env "$env_src")" 600; then
+    log info "wrote $ENV_FILE (mode 0600)"
+    changed=true
+  fi
+
+  if uses_systemd; then
+    mkdir -p "${UNIT_FILE%/*}" 2>/dev/null
+    umask 022
+    if write_if_changed "$UNIT_FILE" "$(unit_text)" 644; then
+      changed=true
+      systemctl daemon-reload || fail "systemctl daemon-reload failed"
+    fi
+    umask 077
+    if [ "$changed" = true ]; then
+      systemctl enable "$UNIT" >/dev/null 2>&1 || log warn "systemctl enable $UNIT failed"
+      systemctl restart --no-block "$UNIT" || fail "systemctl restart $UNIT failed"
+      log info "started $UNIT (systemd; log $AGENT_LOG)"
+    elif systemctl is-active --quiet "$UNIT"; then
+      log info "$UNIT already runs and nothing changed: nothing to do"
+    else
+      systemctl start --no-block "$UNIT" || fail "systemctl start $UNIT failed"
+      log info "started $UNIT (systemd; log $AGENT_LOG)"
+    fi
+    return 0
+  fi
+
+  if pid=$(running_supervisor); then
+    if [ "$changed" = true ]; then
+      restart_agent_under_supervisor
+      log info "binary or settings changed: agent restarted under supervisor $pid"
+    else
+      log info "agent already runs under supervisor $pid and nothing changed: nothing to do"
+    fi
+    return 0
+  fi
+  pid=$(start_supervisor) || fail "the supervisor did not start (see $AGENT_LOG)"
+  # A configuration error shows within a second or two: report it here, where the operator looks.
+  for _ in $(seq 1 20); do
+    [ -f "$EXIT_FILE" ] && break
+    sleep 0.1
+  done
+  if [ -f "$EXIT_FILE" ]; then
+    fail "the agent rejected its configuration: $(grep -v -- '-supervisor: ' "$AGENT_LOG" | tail -n 1)"
+  fi
+  log info "started agent under supervisor $pid (setsid, restart with backoff; log $AGENT_LOG)"
+}
+
+uninstall() {
+  if uses_systemd || [ -f "$UNIT_FILE" ]; then
+    if command -v systemctl >/dev/null 2>&1; then
+      systemctl disable --now "$UNIT" >/dev/null 2>&1 || log warn "systemctl disable --now $UNIT failed"
+    fi
+    rm -f "$UNIT_FILE"
+    if command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload >/dev/null 2>&1; fi
+  fi
+  stop_supervisor
+  # Remove only what install wrote: INSTALL_DIR may be a path an operator chose.
+  rm -rf "${INSTALL_DIR:?}/bin" "${INSTALL_DIR:?}/run" "${INSTALL_DIR:?}/log" "$ENV_FILE"
+  rmdir "$INSTALL_DIR" 2>/dev/null
+  log info "uninstalled: agent stopped, $INSTALL_DIR removed"
+}
+
+status() {
+  local pid
+  if uses_systemd; then
+    systemctl is-active --quiet "$UNIT" && {
+      echo "$UNIT active"
+      return 0
+    }
+    echo "$UNIT not active"
+    return 3
+  fi
+  if pid=$(running_supervisor); then
+    echo "supervisor $pid running, agent pid $(cat "$AGENT_PID" 2>/dev/null || echo none); log $AGENT_LOG"
+    return 0
+  fi
+  echo "not running${INSTALL_DIR:+ ($INSTALL_DIR)}"
+  [ -f "$EXIT_FILE" ] && echo "last exit: configuration error (status 2); see $AGENT_LOG"
+  return 3
+}
+
+main() {
+  local cmd=${1:-install}
+  case "$cmd" in
+    supervise | run-logged)
+      # The daemon side runs from the installed copy: its folder is the install dir.
+      INSTALL_DIR=$(cd "$(dirname "$0")/.." && pwd) || exit 1
+      set_paths
+      if [ "$cmd" = supervise ]; then supervise; else run_logged; fi
+      ;;
+  esac
+  resolve_install_dir
+  set_paths
+  if truthy "${DBX_PROM_UNINSTALL:-}"; then cmd=uninstall; fi
+  case "$cmd" in
+    install) install ;;
+    uninstall) uninstall ;;
+    status)
+      status
+      exit $?
+      ;;
+    print-unit) unit_text ;;
+    *) fail "unknown command '$cmd' (install, uninstall, status, print-unit)" ;;
+  esac
+  exit 0
+}
+
+# Anything unexpected (a bug here, a signal) must still not fail the cluster.
+trap 'log error "interrupted"; if [ "$STRICT" = true ]; then exit 1; fi; exit 0' INT TERM
+main "$@"
