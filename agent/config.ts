@@ -253,6 +253,15 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:')
       throw new ConfigError(label(key), `"${redactUrl(v)}" must start with http:// or https://`);
+    // user:pass@ in a URL is a credential too (axios sends it as basic auth): never print it.
+    if (u.password !== '') {
+      registerSecret(u.password);
+      try {
+        registerSecret(decodeURIComponent(u.password));
+      } catch {
+        /* a malformed %-escape: the raw form is registered */
+      }
+    }
     return v.replace(/\/+$/, '');
   };
   const readable = (key: string): string | undefined => {
@@ -350,6 +359,12 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
     throw new ConfigError(label('bearerTokenFile'), 'choose one of bearer token, basic auth or OAuth2');
   if (auth.basicAuthUser !== undefined && auth.basicAuthPassword === undefined && auth.basicAuthPasswordFile === undefined)
     throw new ConfigError(label('basicAuthPasswordFile'), 'or DBX_PROM_BASIC_AUTH_PASSWORD is required with --basic-auth-user');
+  if (auth.basicAuthUser === undefined && (auth.basicAuthPassword !== undefined || auth.basicAuthPasswordFile !== undefined))
+    throw new ConfigError(label('basicAuthUser'), 'is required with a basic auth password');
+  // An OAuth2 setting without the token URL would be silently ignored: say so instead.
+  if (oauth2TokenUrl === undefined)
+    for (const key of ['oauth2ClientId', 'oauth2ClientSecretFile', 'oauth2ClientSecret', 'oauth2Scopes', 'oauth2Audience'])
+      if (raw(key) !== undefined) throw new ConfigError(label(key), 'needs --oauth2-token-url (DBX_PROM_OAUTH2_TOKEN_URL)');
 
   const tls: TlsConfig = {
     caFile: readable('caFile'),
@@ -396,7 +411,8 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
   };
   if (!job.trim()) throw new ConfigError(label('job'), 'must not be empty');
 
-  const hasCredentials = methods > 0 || tls.certFile !== undefined;
+  const userInfo = [config.pushgatewayUrl, config.remoteWriteUrl].some((u) => u !== undefined && new URL(u).username !== '');
+  const hasCredentials = methods > 0 || tls.certFile !== undefined || userInfo;
   if (hasCredentials && !config.allowInsecureHttp) {
     for (const key of ['pushgatewayUrl', 'remoteWriteUrl', 'oauth2TokenUrl'] as const) {
       const u = key === 'oauth2TokenUrl' ? oauth2TokenUrl : config[key];

@@ -15,12 +15,37 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 4) secrets.add(value);
 }
 
-/** Removes registered secrets and URL user-info (`https://user:pass@host`) from text. */
+/** Swaps a rotated secret (an expired OAuth2 token) for its successor, keeping the set small. */
+export function replaceSecret(old: string | undefined, value: string | undefined): void {
+  if (old !== undefined && old !== value) secrets.delete(old);
+  registerSecret(value);
+}
+
+const R = '[REDACTED]';
+
+/**
+ * Patterns redacted even when the value was never registered: URL user-info
+ * (`https://user:pass@host`), Authorization header values, and JSON/form/query fields whose
+ * name says secret (RFC 6749 `access_token`, `client_secret`, `password`...).
+ */
+const PATTERNS: [RegExp, string][] = [
+  [/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@"'<>]+(?::[^/\s@"'<>]*)?@/gi, `$1${R}@`],
+  // A credential has a digit or symbol in it: "Basic auth" in prose stays readable.
+  [/\b(Bearer|Basic)(\s+)(?=[A-Za-z]*[0-9\-._~+/=])[A-Za-z0-9\-._~+/]{4,}=*/g, `$1$2${R}`],
+  [
+    /((?:authorization|access_token|refresh_token|id_token|client_secret|password|api_key)\\?["']?\s*[:=]\s*\\?["']?)(?!\[REDACTED\])(?:(?:Bearer|Basic)\s+)?[^"'\\\s,;&}]{4,}/gi,
+    `$1${R}`,
+  ],
+];
+
+/** Removes registered secrets, URL user-info and credential-looking fields from text. */
 export function redact(text: string): string {
-  let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@"]+(?::[^/\s@"]*)?@/gi, '$1[REDACTED]@');
-  for (const s of secrets) {
-    if (out.includes(s)) out = out.split(s).join('[REDACTED]');
+  let out = text;
+  // Registered values first: longest first, so a secret containing another is removed whole.
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
+    if (out.includes(s)) out = out.split(s).join(R);
   }
+  for (const [re, to] of PATTERNS) out = out.replace(re, to);
   return out;
 }
 

@@ -1,13 +1,20 @@
 /**
  * The one place outgoing HTTP is configured: timeouts, keep-alive, TLS and auth. Sinks and
  * commands take an AxiosInstance from here and never build their own.
+ *
+ * Per request: the https.Agent of the current TLS files (rebuilt only when a file changed)
+ * and the current Authorization header. A 401 makes the auth re-read its secret (or fetch a
+ * new OAuth2 token) and, when that changed anything, the request is retried once. Redirects
+ * are not followed, so credentials only ever go to the configured URL.
  */
 import http from 'node:http';
-import https from 'node:https';
-import { readFileSync } from 'node:fs';
-import axios, { type AxiosInstance } from 'axios';
+import axios, { type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
 import type { Config } from '../config';
+import { ConfigError } from '../config';
+import { log, redact } from '../log';
 import { USER_AGENT } from '../version';
+import { createAuth, type Auth } from './auth';
+import { explainTlsError, TlsError, TlsMaterial } from './tls';
 
 export interface HttpOptions {
   timeoutMs: number;
@@ -15,39 +22,94 @@ export interface HttpOptions {
   withAuth?: boolean;
 }
 
+interface Shared {
+  tls: TlsMaterial;
+  auth?: Auth;
+}
+
+// TLS material and auth are shared by every client of one Config: one OAuth2 token for all
+// sinks, one stat of the certificate files per request whichever sink sends it.
+const shared = new WeakMap<Config, Shared>();
+
+const warn = (m: string): void => log.warn(m);
+
+function sharedFor(config: Config): Shared {
+  let s = shared.get(config);
+  if (!s) {
+    try {
+      s = { tls: new TlsMaterial(config.tls, warn) };
+      // Once per process and config, whichever command (run, once, doctor, gc) builds a client.
+      if (config.tls.insecureSkipVerify)
+        log.warn('TLS certificate verification is OFF (--insecure-skip-verify): anyone on the path can read and forge pushes');
+    } catch (e) {
+      if (e instanceof TlsError) throw new ConfigError(e.setting, e.message);
+      throw e;
+    }
+    shared.set(config, s);
+  }
+  return s;
+}
+
+/** The TLS material of a config (doctor uses it for its handshake check). */
+export function tlsMaterialFor(config: Config): TlsMaterial {
+  return sharedFor(config).tls;
+}
+
+/** The auth of a config (shared by its clients). */
+export function authFor(config: Config): Auth {
+  const s = sharedFor(config);
+  if (!s.auth) {
+    s.auth = createAuth(
+      config.auth,
+      () => createHttpClient(config, { timeoutMs: config.pushTimeoutMs, withAuth: false }),
+      warn,
+    );
+  }
+  return s.auth;
+}
+
+type RetriableConfig = InternalAxiosRequestConfig & { dbxAuthRetried?: boolean };
+
 export function createHttpClient(config: Config, opts: HttpOptions): AxiosInstance {
-  const tls = config.tls;
-  const httpsAgent = new https.Agent({
-    keepAlive: true,
-    maxSockets: 4,
-    rejectUnauthorized: !tls.insecureSkipVerify,
-    ...(tls.caFile ? { ca: [...require('node:tls').rootCertificates, readFileSync(tls.caFile, 'utf8')] } : {}),
-    ...(tls.certFile && tls.keyFile ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : {}),
-    ...(tls.serverName ? { servername: tls.serverName } : {}),
-  });
+  const tls = tlsMaterialFor(config);
   const client = axios.create({
     timeout: opts.timeoutMs,
     httpAgent: new http.Agent({ keepAlive: true, maxSockets: 4 }),
-    httpsAgent,
+    httpsAgent: tls.agent(),
     headers: { 'User-Agent': USER_AGENT },
     maxRedirects: 0,
     // Bodies can be large (100k series); never let axios buffer unboundedly on responses.
     maxContentLength: 64 * 1024 * 1024,
     transitional: { clarifyTimeoutError: true },
+    // Never send credentials from a URL's user-info through axios' own `auth` handling:
+    // config.ts registers them as secrets and they go only where the operator put them.
   });
-  if (opts.withAuth !== false) {
-    const a = config.auth;
-    client.interceptors.request.use((req) => {
-      if (a.bearerToken || a.bearerTokenFile) {
-        const token = a.bearerToken ?? readFileSync(a.bearerTokenFile!, 'utf8').trim();
-        req.headers.set('Authorization', `Bearer ${token}`);
-      } else if (a.basicAuthUser !== undefined) {
-        const pw = a.basicAuthPassword ?? readFileSync(a.basicAuthPasswordFile!, 'utf8').trim();
-        req.headers.set('Authorization', `Basic ${Buffer.from(`${a.basicAuthUser}:${pw}`).toString('base64')}`);
-      }
-      return req;
-    });
-  }
+  client.interceptors.request.use((req) => {
+    req.httpsAgent = tls.agent();
+    return req;
+  });
+  if (opts.withAuth === false) return client;
+
+  const auth = authFor(config);
+  if (auth.kind === 'none') return client;
+  client.interceptors.request.use(async (req) => {
+    if (!req.headers.has('Authorization')) {
+      const h = await auth.authorization();
+      if (h !== undefined) req.headers.set('Authorization', h);
+    }
+    return req;
+  });
+  client.interceptors.response.use(undefined, async (e: unknown) => {
+    if (!axios.isAxiosError(e) || e.response?.status !== 401 || !e.config) throw e;
+    const req = e.config as RetriableConfig;
+    if (req.dbxAuthRetried) throw e;
+    const rejected = req.headers.get('Authorization');
+    const next = await auth.refresh(typeof rejected === 'string' ? rejected : undefined);
+    if (next === undefined) throw e;
+    req.dbxAuthRetried = true;
+    req.headers.set('Authorization', next);
+    return client.request(req);
+  });
   return client;
 }
 
@@ -55,10 +117,20 @@ export function createHttpClient(config: Config, opts: HttpOptions): AxiosInstan
 export function describeHttpError(e: unknown): string {
   if (axios.isAxiosError(e)) {
     if (e.response) {
-      const body = typeof e.response.data === 'string' ? e.response.data.trim().slice(0, 200) : '';
-      return `HTTP ${e.response.status}${body ? `: ${body}` : ''}`;
+      const raw = typeof e.response.data === 'string' ? e.response.data : '';
+      // The body helps (Pushgateway says why a push was rejected); control chars do not.
+      const body = raw.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 200);
+      const hint = e.response.status === 401 ? ' (credentials rejected)' : e.response.status === 403 ? ' (credentials lack permission)' : '';
+      return redact(`HTTP ${e.response.status}${hint}${body ? `: ${body}` : ''}`);
     }
-    return e.code ? `${e.code}: ${e.message}` : e.message;
+    const cause = (e as { cause?: NodeJS.ErrnoException }).cause;
+    const tlsText = explainTlsError(e.code, e.message) ?? explainTlsError(cause?.code, cause?.message);
+    if (tlsText) return tlsText;
+    return redact(e.code ? `${e.code}: ${e.message}` : e.message);
   }
-  return e instanceof Error ? e.message : String(e);
+  if (e instanceof Error) {
+    const tlsText = explainTlsError((e as NodeJS.ErrnoException).code, e.message);
+    return redact(tlsText ?? e.message);
+  }
+  return redact(String(e));
 }

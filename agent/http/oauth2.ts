@@ -1,0 +1,151 @@
+/**
+ * OAuth2 client-credentials grant (RFC 6749 §4.4) for IdPs such as Okta, Entra ID or
+ * Databricks OAuth. The token is cached until shortly before `expires_in`, fetched again
+ * after a 401, and only one token request is ever in flight: 500 nodes x N sinks must not
+ * stampede the IdP.
+ */
+import axios, { type AxiosInstance } from 'axios';
+import type { OAuth2Config } from '../config';
+import { registerSecret, replaceSecret } from '../log';
+
+export class AuthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthError';
+  }
+}
+
+export interface TokenResponse {
+  accessToken: string;
+  /** Seconds, when the IdP said. */
+  expiresIn?: number;
+}
+
+/** RFC 6749 §5.1: the JSON answer of a token endpoint. Pure. */
+export function parseTokenResponse(body: unknown): TokenResponse {
+  const b = (typeof body === 'string' ? safeJson(body) : body) as Record<string, unknown> | undefined;
+  if (!b || typeof b !== 'object') throw new AuthError('OAuth2 token endpoint did not answer JSON');
+  const token = b.access_token;
+  if (typeof token !== 'string' || token === '') throw new AuthError('OAuth2 token endpoint answered without access_token');
+  const type = b.token_type;
+  // RFC 6750 bearer tokens only; the type is case-insensitive (RFC 6749 §7.1).
+  if (typeof type === 'string' && type.toLowerCase() !== 'bearer')
+    throw new AuthError(`OAuth2 token type "${type.slice(0, 20)}" is not supported (only Bearer)`);
+  const exp = typeof b.expires_in === 'string' ? Number(b.expires_in) : b.expires_in;
+  return { accessToken: token, ...(typeof exp === 'number' && Number.isFinite(exp) && exp > 0 ? { expiresIn: exp } : {}) };
+}
+
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return undefined;
+  }
+}
+
+/** RFC 6749 §5.2 error answer: `error` code (and description), never the whole body. */
+export function describeTokenError(e: unknown): string {
+  if (axios.isAxiosError(e) && e.response) {
+    const d = (typeof e.response.data === 'string' ? safeJson(e.response.data) : e.response.data) as
+      | Record<string, unknown>
+      | undefined;
+    const code = d && typeof d.error === 'string' ? d.error.slice(0, 60) : '';
+    const desc = d && typeof d.error_description === 'string' ? d.error_description.slice(0, 160) : '';
+    return `HTTP ${e.response.status}${code ? ` ${code}` : ''}${desc ? `: ${desc}` : ''}`;
+  }
+  if (axios.isAxiosError(e)) return e.code ? `${e.code}: ${e.message}` : e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** RFC 6749 §2.3.1: client id and secret are form-urlencoded before the Basic encoding. */
+export function basicClientAuth(clientId: string, secret: string): string {
+  const enc = (s: string): string => encodeURIComponent(s).replace(/%20/g, '+');
+  return 'Basic ' + Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64');
+}
+
+/** The token request body and headers. Pure. */
+export function tokenRequest(cfg: OAuth2Config, secret: string): { body: string; headers: Record<string, string> } {
+  const form = new URLSearchParams({ grant_type: 'client_credentials' });
+  if (cfg.scopes.length > 0) form.set('scope', cfg.scopes.join(' '));
+  if (cfg.audience !== undefined) form.set('audience', cfg.audience);
+  for (const [k, v] of Object.entries(cfg.params)) form.set(k, v);
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/x-www-form-urlencoded',
+    Accept: 'application/json',
+  };
+  if (cfg.authMethod === 'client_secret_post') {
+    form.set('client_id', cfg.clientId);
+    form.set('client_secret', secret);
+  } else {
+    const h = basicClientAuth(cfg.clientId, secret);
+    registerSecret(h.slice('Basic '.length));
+    headers.Authorization = h;
+  }
+  return { body: form.toString(), headers };
+}
+
+/** Refresh this long before expiry: 10% of the lifetime, at most 60 s. */
+export function refreshMarginMs(expiresInS: number): number {
+  return Math.min(60_000, expiresInS * 100);
+}
+
+export class OAuth2TokenSource {
+  private cached?: { token: string; refreshAt: number };
+  private inFlight?: Promise<string>;
+  private lastToken?: string;
+  /** Token requests made (for health metrics and tests). */
+  fetches = 0;
+
+  constructor(
+    private readonly cfg: OAuth2Config,
+    private readonly http: AxiosInstance,
+    private readonly clientSecret: () => string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A valid token: the cached one, else a fetched one. */
+  token(): Promise<string> {
+    const c = this.cached;
+    if (c && this.now() < c.refreshAt) return Promise.resolve(c.token);
+    return this.fetch();
+  }
+
+  /**
+   * After a 401 with `rejected`: fetch a new token, unless another request already replaced
+   * that one (then the current token is the answer) or a fetch is already running (join it).
+   */
+  refresh(rejected: string): Promise<string> {
+    if (this.inFlight) return this.inFlight;
+    if (this.cached && this.cached.token !== rejected && this.now() < this.cached.refreshAt)
+      return Promise.resolve(this.cached.token);
+    this.cached = undefined;
+    return this.fetch();
+  }
+
+  private fetch(): Promise<string> {
+    if (this.inFlight) return this.inFlight;
+    this.inFlight = this.request().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async request(): Promise<string> {
+    this.fetches++;
+    const start = this.now();
+    const { body, headers } = tokenRequest(this.cfg, this.clientSecret());
+    let data: unknown;
+    try {
+      data = (await this.http.post(this.cfg.tokenUrl, body, { headers, responseType: 'text' })).data;
+    } catch (e) {
+      throw new AuthError(`OAuth2 token request failed: ${describeTokenError(e)}`);
+    }
+    const t = parseTokenResponse(data);
+    // Access tokens are secrets too; keep only the live one registered (the set stays small).
+    replaceSecret(this.lastToken, t.accessToken);
+    this.lastToken = t.accessToken;
+    const refreshAt = t.expiresIn === undefined ? Infinity : start + t.expiresIn * 1000 - refreshMarginMs(t.expiresIn);
+    this.cached = { token: t.accessToken, refreshAt };
+    return t.accessToken;
+  }
+}
