@@ -1,7 +1,200 @@
-/** The Spark source (driver only): placeholder until the Spark REST collector lands. */
+/**
+ * The Spark source (driver, or anywhere with --spark-url): the Spark UI REST API of the
+ * running application(s), the driver JVM's memory from /proc and its perf data file, and
+ * (--spark-prometheus) Spark's own Prometheus endpoints.
+ *
+ * Failure shapes, each giving `dbx_agent_source_up{source="spark"}` 0 or a partial result:
+ *  - Spark not found / no running application (the first minutes of a cluster): the collect
+ *    rejects with SparkNotUpError, which asks to be logged at info (once per outage);
+ *  - the applications list fails (500, timeout, dropped connection, HTML, bad JSON): reject
+ *    with the reason; the pipeline logs it once per outage;
+ *  - one endpoint of an application fails: the rest is still sent, the endpoint's
+ *    `dbx_agent_spark_endpoint_up` is 0 and it is logged once per outage.
+ */
+import type { Labels, Sample } from '../sample';
+import { gauge } from '../sample';
+import { OutageLog } from '../outage';
+import { seriesDropped } from '../series-dropped';
+import { createSparkClient, SparkRequestError, type SparkClient } from '../spark/client';
+import { SparkDiscovery } from '../spark/discovery';
+import {
+  capExecutorSeries,
+  parseExecutors,
+  parseJobs,
+  parseStages,
+  runningApplications,
+  STAGE_STATUSES,
+} from '../spark/parse';
+import { parsePrometheusText, relabelSparkSamples } from '../spark/prometheus';
+import { DriverProcessFinder } from '../spark/driver-process';
+import { readJvmHeap } from '../spark/hsperfdata';
 import type { Source } from './source';
 import type { SourceEnv } from './index';
 
-export function createSparkSource(_env: SourceEnv): Source {
-  return { name: 'spark', collect: async () => [] };
+const endpointUp = gauge('dbx_agent_spark_endpoint_up', 'Whether the last request to a Spark UI endpoint succeeded (1) or failed (0), by endpoint.');
+const driverRss = gauge('spark_driver_jvm_resident_memory_bytes', 'Resident memory of the driver JVM process (from /proc), in bytes.');
+const driverHeapUsed = gauge('spark_driver_jvm_heap_used_bytes', "Driver JVM heap used now (eden + survivors + old, as jstat -gc), in bytes, from the JVM's hsperfdata file.");
+const driverHeapMax = gauge('spark_driver_jvm_heap_max_bytes', "Driver JVM maximum heap (young + old max capacity, as jstat -gc), in bytes, from the JVM's hsperfdata file.");
+
+/** Spark is not up yet or runs no application: expected at cluster start, logged at info. */
+export class SparkNotUpError extends Error {
+  /** Read by the pipeline's outage log (a quiet, expected outage). */
+  readonly outageLevel = 'info' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'SparkNotUpError';
+  }
+}
+
+export interface SparkSourceOverrides {
+  /** Stands for `/` when looking for the driver JVM in proc/ and tmp/ (tests). */
+  rootDir?: string;
+  /** Ports probed when nothing else names the Spark UI (tests). */
+  probePorts?: readonly number[];
+}
+
+type Endpoint = 'executors' | 'jobs' | 'stages' | 'prometheus_executors' | 'prometheus_driver';
+
+export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverrides = {}): Source {
+  const { config, context, logger, stats } = env;
+  const client: SparkClient = createSparkClient(config.spark.timeoutMs);
+  const probeClient: SparkClient = createSparkClient(Math.min(config.spark.timeoutMs, 2000));
+  const discovery = new SparkDiscovery({
+    configuredUrl: config.spark.url,
+    driverEnvFile: config.spark.driverEnvFile,
+    driverIp: context.driverIp,
+    probePorts: overrides.probePorts,
+    logger,
+    probe: async (base) => Array.isArray(await probeClient.json(`${base}/api/v1/applications`)),
+  });
+  const driverProcess = new DriverProcessFinder(overrides.rootDir);
+  const endpointOutages = new Map<string, OutageLog>();
+  const outage = (endpoint: string): OutageLog => {
+    let o = endpointOutages.get(endpoint);
+    if (!o) {
+      o = new OutageLog(logger, `Spark endpoint ${endpoint}`, 'warn');
+      endpointOutages.set(endpoint, o);
+    }
+    return o;
+  };
+  const capLog = new OutageLog(logger, 'per-executor series cap', 'warn');
+  // From the start, so an alert on increase() sees the first cut.
+  stats.inc(seriesDropped, { reason: 'executor_cap' }, 0);
+
+  /** One endpoint: its samples, or none and a logged outage; never rejects. */
+  async function fetchEndpoint(endpoint: Endpoint, appId: string, run: () => Promise<Sample[]>): Promise<{ samples: Sample[]; error?: Error }> {
+    const labels: Labels = { endpoint, spark_app_id: appId };
+    try {
+      const samples = await run();
+      outage(endpoint).success({ spark_app_id: appId });
+      return { samples: [...samples, endpointUp(labels, 1)] };
+    } catch (e) {
+      const error = e instanceof Error ? e : new Error(String(e));
+      outage(endpoint).failure(error, { spark_app_id: appId });
+      return { samples: [endpointUp(labels, 0)], error };
+    }
+  }
+
+  async function collectApp(base: string, appId: string): Promise<{ samples: Sample[]; failed: number; errors: Error[] }> {
+    const api = `${base}/api/v1/applications/${encodeURIComponent(appId)}`;
+    const statusQuery = STAGE_STATUSES.map((s) => `status=${s}`).join('&');
+    const results = await Promise.all([
+      fetchEndpoint('executors', appId, async () => {
+        let json: unknown;
+        try {
+          json = await client.json(`${api}/allexecutors`);
+        } catch (e) {
+          // Spark before 2.0.1 has no /allexecutors: the active ones are what there is.
+          if (!(e instanceof SparkRequestError && e.status === 404)) throw e;
+          json = await client.json(`${api}/executors`);
+        }
+        return parseExecutors(json, appId);
+      }),
+      fetchEndpoint('jobs', appId, async () => parseJobs(await client.json(`${api}/jobs`), appId)),
+      fetchEndpoint('stages', appId, async () => parseStages(await client.json(`${api}/stages?${statusQuery}`), appId)),
+    ]);
+    const errors = results.flatMap((r) => (r.error ? [r.error] : []));
+    return { samples: results.flatMap((r) => r.samples), failed: errors.length, errors };
+  }
+
+  /** Spark's own Prometheus text, once per UI (it serves one application). */
+  async function collectPrometheus(base: string, appId: string): Promise<Sample[]> {
+    const paths: [Endpoint, string][] = [
+      ['prometheus_executors', '/metrics/executors/prometheus'],
+      ['prometheus_driver', '/metrics/prometheus'],
+    ];
+    const results = await Promise.all(
+      paths.map(([endpoint, p]) =>
+        fetchEndpoint(endpoint, appId, async () => relabelSparkSamples(parsePrometheusText(await client.text(base + p)).samples, appId)),
+      ),
+    );
+    return results.flatMap((r) => r.samples);
+  }
+
+  async function collectDriver(appId: string): Promise<Sample[]> {
+    const app: Labels = { spark_app_id: appId };
+    try {
+      const proc = await driverProcess.read();
+      if (!proc) return [];
+      const out = [driverRss(app, proc.rssBytes)];
+      const heap = await readJvmHeap(proc.pid, overrides.rootDir).catch((e: unknown) => {
+        logger.debug('driver JVM perf data unreadable', { error: e instanceof Error ? e.message : String(e) });
+        return undefined;
+      });
+      if (heap) {
+        out.push(driverHeapUsed(app, heap.usedBytes));
+        if (heap.maxBytes !== undefined) out.push(driverHeapMax(app, heap.maxBytes));
+      }
+      return out;
+    } catch (e) {
+      logger.debug('driver JVM process not readable', { error: e instanceof Error ? e.message : String(e) });
+      return [];
+    }
+  }
+
+  return {
+    name: 'spark',
+    async collect(): Promise<Sample[]> {
+      const found = await discovery.resolve();
+      if (!found)
+        throw new SparkNotUpError(`Spark UI not found yet (normal in the first minutes of a cluster): ${discovery.describeAttempts()}`);
+      let appsJson: unknown;
+      try {
+        appsJson = await client.json(`${found.url}/api/v1/applications`);
+      } catch (e) {
+        discovery.failed();
+        // Nothing listening: Spark is starting (or restarting). Anything else is a real fault.
+        if (e instanceof SparkRequestError && e.kind === 'refused')
+          throw new SparkNotUpError(`Spark UI not up yet at ${found.url} (${found.how}): ${e.message}`);
+        throw e;
+      }
+      const apps = runningApplications(appsJson);
+      if (apps.length === 0) throw new SparkNotUpError(`no running Spark application at ${found.url}`);
+      discovery.succeeded();
+
+      const perApp = await Promise.all(apps.map((id) => collectApp(found.url, id)));
+      const total = perApp.reduce((n, r) => n + r.failed, 0);
+      // Every endpoint of every application failed: that is an outage, not a partial result.
+      if (total === apps.length * 3) throw perApp[0]!.errors[0]!;
+
+      const samples = perApp.flatMap((r) => r.samples);
+      // The UI serves one application's metrics system and its driver JVM: label with the first.
+      const [prom, driver] = await Promise.all([
+        config.spark.prometheus ? collectPrometheus(found.url, apps[0]!) : Promise.resolve([]),
+        collectDriver(apps[0]!),
+      ]);
+      samples.push(...prom, ...driver);
+
+      const { kept, dropped } = capExecutorSeries(samples, config.spark.maxExecutorSeries);
+      if (dropped > 0) {
+        stats.inc(seriesDropped, { reason: 'executor_cap' }, dropped);
+        capLog.failure(new Error(`${dropped} per-executor series over --max-executor-series ${config.spark.maxExecutorSeries} left out`));
+      } else capLog.success();
+      return kept;
+    },
+    close(): void {
+      client.close();
+      probeClient.close();
+    },
+  };
 }

@@ -24,6 +24,8 @@ export interface FakeSpark {
   port: number;
   /** Paths requested so far (path only, no query). */
   requests: string[];
+  /** Request URLs so far, with their query strings. */
+  urls: string[];
   /** Replaces or adds the answer for one path (exact match, without query string). */
   route(p: string, r: Route): void;
   close(): Promise<void>;
@@ -44,12 +46,36 @@ export function defaultRoutes(): Map<string, Route> {
   ]);
 }
 
+/** The project's own Databricks-shaped Spark payloads (test/fixtures/spark/databricks). */
+export const DATABRICKS_SPARK_FIXTURES = path.resolve(__dirname, '../fixtures/spark/databricks');
+export const DATABRICKS_APP_ID = 'app-20261124135501-0000';
+
+export function databricksFixture(name: string): string {
+  return readFileSync(path.join(DATABRICKS_SPARK_FIXTURES, name), 'utf8');
+}
+
+/** Routes for a Databricks driver: "Databricks Shell" with running job runs, stages, Prometheus text. */
+export function databricksRoutes(appId = DATABRICKS_APP_ID): Map<string, Route> {
+  const base = `/api/v1/applications/${appId}`;
+  return new Map<string, Route>([
+    ['/api/v1/applications', { body: databricksFixture('applications.json') }],
+    [`${base}/executors`, { body: databricksFixture('executors.json') }],
+    [`${base}/allexecutors`, { body: databricksFixture('allexecutors.json') }],
+    [`${base}/jobs`, { body: databricksFixture('jobs.json') }],
+    [`${base}/stages`, { body: databricksFixture('stages.json') }],
+    ['/metrics/executors/prometheus', { body: databricksFixture('executors-prometheus.txt'), contentType: 'text/plain; version=0.0.4' }],
+    ['/metrics/prometheus', { body: databricksFixture('driver-prometheus.txt'), contentType: 'text/plain; version=0.0.4' }],
+  ]);
+}
+
 export async function startFakeSpark(routes: Map<string, Route> = defaultRoutes()): Promise<FakeSpark> {
   const requests: string[] = [];
+  const urls: string[] = [];
   const sockets = new Set<import('node:net').Socket>();
   const server = http.createServer((req, res) => {
     const p = (req.url ?? '/').split('?')[0]!;
     requests.push(p);
+    urls.push(req.url ?? '/');
     const r = routes.get(p);
     if (!r) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
@@ -72,6 +98,7 @@ export async function startFakeSpark(routes: Map<string, Route> = defaultRoutes(
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
+    urls,
     route: (p, r) => void routes.set(p, r),
     close: () =>
       new Promise<void>((resolve) => {
