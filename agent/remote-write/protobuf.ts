@@ -257,12 +257,14 @@ export function decodeWriteRequest(buf: Uint8Array): DecodedSeries[] {
       r.skip(tag & 7);
       continue;
     }
-    const tsEnd = r.pos + r.length();
+    const tsLen = r.length(); // read before r.pos: length() moves it
+    const tsEnd = r.pos + tsLen;
     const ts: DecodedSeries = { labels: [], samples: [] };
     while (r.pos < tsEnd) {
       const t = Number(r.varint());
       if ((t === TAG_1_LEN || t === TAG_2_LEN) && t >>> 3 <= 2) {
-        const end = r.pos + r.length();
+        const len = r.length();
+        const end = r.pos + len;
         if (end > tsEnd) throw new ProtobufError('field beyond end of TimeSeries');
         if (t === TAG_1_LEN) ts.labels.push(decodeLabel(r, end));
         else ts.samples.push(decodeSample(r, end));

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { SeriesTracker, chunk, seriesKey, seriesLabels } from '../../agent/remote-write/series';
+import { gauge } from '../../agent/sample';
+
+const up = gauge('test_up', 'Test gauge.');
+
+describe('remote-write/series', () => {
+  it('sorts labels by name with __name__, job and instance, and drops empty values', () => {
+    const r = seriesLabels(up({ zone: 'b', cluster_id: 'c1', empty: '', node: 'n' }, 1), { job: 'databricks', instance: 'n' });
+    assert.ok('labels' in r);
+    assert.deepEqual(r.labels, [
+      ['__name__', 'test_up'],
+      ['cluster_id', 'c1'],
+      ['instance', 'n'],
+      ['job', 'databricks'],
+      ['node', 'n'],
+      ['zone', 'b'],
+    ]);
+  });
+
+  it("keeps a sample's own job and instance as exported_job / exported_instance", () => {
+    const r = seriesLabels(up({ job: 'spark', instance: 'x:1' }, 1), { job: 'databricks', instance: 'n' });
+    assert.ok('labels' in r);
+    assert.deepEqual(Object.fromEntries(r.labels), { __name__: 'test_up', exported_instance: 'x:1', exported_job: 'spark', instance: 'n', job: 'databricks' });
+  });
+
+  it('refuses invalid metric and label names and reserved __ labels', () => {
+    assert.ok('invalid' in seriesLabels(gauge('bad-name', 'x')({}, 1), { job: 'j' }));
+    assert.ok('invalid' in seriesLabels(up({ 'a-b': '1' }, 1), { job: 'j' }));
+    assert.ok('invalid' in seriesLabels(up({ __name__: 'other' }, 1), { job: 'j' }));
+    assert.ok('invalid' in seriesLabels(up({ job: 'a', exported_job: 'b' }, 1), { job: 'j' }));
+  });
+
+  it('labels are always sorted, unique and non-empty (property)', () => {
+    const name = fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,10}$/).filter((n) => !n.startsWith('__'));
+    fc.assert(
+      fc.property(fc.dictionary(name, fc.string({ unit: 'grapheme', maxLength: 8 })), fc.string({ minLength: 1 }), (labels, job) => {
+        const r = seriesLabels(up(labels, 1), { job });
+        if ('invalid' in r) return; // only the job + exported_job clash
+        const names = r.labels.map(([n]) => n);
+        assert.deepEqual(names, [...names].sort());
+        assert.equal(new Set(names).size, names.length);
+        assert.ok(r.labels.every(([n, v]) => n !== '' && v !== ''));
+        assert.ok(names.includes('__name__') && names.includes('job'));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('series keys are injective even when values contain separators', () => {
+    assert.notEqual(seriesKey([['a', 'b1:c'], ['d', 'e']]), seriesKey([['a', 'b'], ['1:cd', 'e']]));
+  });
+
+  it('emits one staleness marker at the new timestamp for a series that disappeared', () => {
+    const t = new SeriesTracker({ job: 'j' });
+    const first = t.cycle([up({ executor_id: '1' }, 1), up({ executor_id: '2' }, 2)], 1000);
+    assert.equal(first.stale, 0);
+    assert.equal(first.series.length, 2);
+    const second = t.cycle([up({ executor_id: '1' }, 3)], 2000);
+    assert.equal(second.stale, 1);
+    const marker = second.series.find((s) => s.samples[0]!.stale)!;
+    assert.deepEqual(Object.fromEntries(marker.labels).executor_id, '2');
+    assert.equal(marker.samples[0]!.timestampMs, 2000);
+    // Only once: the next cycle has nothing stale left to mark.
+    assert.equal(t.cycle([up({ executor_id: '1' }, 4)], 3000).stale, 0);
+  });
+
+  it('drops invalid samples and duplicate series within a cycle, counting the invalid ones', () => {
+    const t = new SeriesTracker({ job: 'j' });
+    const c = t.cycle([up({ a: '1' }, 1), up({ a: '1' }, 2), gauge('9bad', 'x')({}, 1)], 1);
+    assert.equal(c.series.length, 1);
+    assert.equal(c.series[0]!.samples[0]!.value, 1);
+    assert.equal(c.invalid, 1);
+    assert.match(c.firstInvalid!, /9bad/);
+  });
+
+  it('chunks into at most max samples, keeping order', () => {
+    const t = new SeriesTracker({ job: 'j' });
+    const c = t.cycle(Array.from({ length: 7 }, (_, i) => up({ i: String(i) }, i)), 1);
+    const parts = chunk(c.series, 3);
+    assert.deepEqual(parts.map((p) => p.length), [3, 3, 1]);
+    assert.deepEqual(parts.flat().map((s) => s.samples[0]!.value), [0, 1, 2, 3, 4, 5, 6]);
+  });
+});
