@@ -59,7 +59,8 @@ export function describeTokenError(e: unknown): string {
 
 /** RFC 6749 §2.3.1: client id and secret are form-urlencoded before the Basic encoding. */
 export function basicClientAuth(clientId: string, secret: string): string {
-  const enc = (s: string): string => encodeURIComponent(s).replace(/%20/g, '+');
+  // The form-urlencoded serializer (URLSearchParams), as the RFC asks: `!` becomes %21 too.
+  const enc = (s: string): string => new URLSearchParams({ v: s }).toString().slice(2);
   return 'Basic ' + Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64');
 }
 

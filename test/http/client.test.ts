@@ -1,0 +1,92 @@
+/** The HTTP client's auth: bearer file re-read on change and on 401 (one retry), basic auth, no redirects. */
+import assert from 'node:assert/strict';
+import { rmSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import axios from 'axios';
+import { tempDir } from '../helpers/servers';
+import { startRecordingServer, type RecordingServer } from '../helpers/recording-server';
+import { buildConfig } from '../../agent/config';
+import { createHttpClient, describeHttpError } from '../../agent/http/client';
+import { redact } from '../../agent/log';
+
+describe('http/client auth', () => {
+  let dir: string;
+  let server: RecordingServer;
+  let accepted: Set<string>;
+
+  beforeEach(async () => {
+    dir = tempDir();
+    accepted = new Set();
+    server = await startRecordingServer((r) =>
+      r.path === '/redirect'
+        ? { status: 302, body: '' }
+        : accepted.has(String(r.headers.authorization)) ? { status: 200, body: '{}' } : { status: 401, body: 'unauthorized' },
+    );
+  });
+  afterEach(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sends the bearer token from the file and the new one after the file changed', async () => {
+    const f = path.join(dir, 'token');
+    writeFileSync(f, 'token-one-111\n');
+    accepted.add('Bearer token-one-111').add('Bearer token-two-222');
+    const http = createHttpClient(buildConfig({ bearerTokenFile: f }, {}), { timeoutMs: 2000 });
+    await http.get(server.url + '/a');
+    writeFileSync(f, 'token-two-222\n');
+    await http.get(server.url + '/b');
+    assert.deepEqual(server.requests.map((r) => r.headers.authorization), ['Bearer token-one-111', 'Bearer token-two-222']);
+    assert.equal(redact('token-two-222'), '[REDACTED]');
+  });
+
+  it('on a 401 re-reads the token file and retries once with the new token', async () => {
+    const f = path.join(dir, 'token');
+    writeFileSync(f, 'stale-token-1');
+    utimesSync(f, 1_000_000, 1_000_000);
+    accepted.add('Bearer stale-token-1');
+    const http = createHttpClient(buildConfig({ bearerTokenFile: f }, {}), { timeoutMs: 2000 });
+    await http.get(server.url + '/warm');
+    // Same size, same inode and the mtime set back: the stat cannot tell the file changed,
+    // so only the 401 can make the client read it again.
+    accepted.clear();
+    accepted.add('Bearer fresh-token-2');
+    writeFileSync(f, 'fresh-token-2');
+    utimesSync(f, 1_000_000, 1_000_000);
+    await http.put(server.url + '/push', 'body-1');
+    const pushes = server.requests.filter((r) => r.path === '/push');
+    assert.deepEqual(pushes.map((r) => r.headers.authorization), ['Bearer stale-token-1', 'Bearer fresh-token-2']);
+    assert.equal(pushes.at(-1)!.body, 'body-1');
+  });
+
+  it('does not retry a 401 when the token did not change (no loop)', async () => {
+    const f = path.join(dir, 'token');
+    writeFileSync(f, 'rejected-token-3');
+    const http = createHttpClient(buildConfig({ bearerTokenFile: f }, {}), { timeoutMs: 2000 });
+    await assert.rejects(http.get(server.url + '/x'), (e: unknown) => {
+      assert.equal(describeHttpError(e), 'HTTP 401 (credentials rejected): unauthorized');
+      return true;
+    });
+    assert.equal(server.requests.length, 1);
+  });
+
+  it('sends basic auth with the password from env and registers it as a secret', async () => {
+    accepted.add('Basic ' + Buffer.from('carol:env-Password-77').toString('base64'));
+    const http = createHttpClient(buildConfig({ basicAuthUser: 'carol' }, { DBX_PROM_BASIC_AUTH_PASSWORD: 'env-Password-77' }), { timeoutMs: 2000 });
+    await http.get(server.url + '/basic');
+    assert.equal(redact('x env-Password-77 y'), 'x [REDACTED] y');
+  });
+
+  it('sends no credentials from a client made withAuth: false (the Spark API, the token endpoint)', async () => {
+    const http = createHttpClient(buildConfig({}, { DBX_PROM_BEARER_TOKEN: 'literal-token-44' }), { timeoutMs: 2000, withAuth: false });
+    await http.get(server.url + '/open').catch(() => undefined);
+    assert.equal(server.requests[0]!.headers.authorization, undefined);
+  });
+
+  it('never follows a redirect, so credentials cannot be carried to another host', async () => {
+    accepted.add('Bearer literal-token-55');
+    const http = createHttpClient(buildConfig({}, { DBX_PROM_BEARER_TOKEN: 'literal-token-55' }), { timeoutMs: 2000 });
+    await assert.rejects(http.get(server.url + '/redirect'), (e: unknown) => axios.isAxiosError(e) && e.response?.status === 302);
+    assert.equal(server.requests.length, 1);
+  });
+});
