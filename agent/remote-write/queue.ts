@@ -63,6 +63,8 @@ export interface QueuedRecord {
   readonly timestampMs: number;
   data?: Buffer;
   done: boolean;
+  /** Set when the record left the queue unsent. */
+  dropped?: DropReason | 'rejected';
 }
 
 interface Segment {
@@ -328,7 +330,10 @@ export class DiskQueue {
       const oldest = this.segments[0]!;
       for (const r of this.pending) {
         if (r.segment !== oldest.seq) break;
-        if (this.finish(r)) dropped += r.samples;
+        if (this.finish(r)) {
+          dropped += r.samples;
+          r.dropped = 'queue_full';
+        }
       }
       this.removeSegment(oldest);
       this.compact();
@@ -375,7 +380,10 @@ export class DiskQueue {
     let dropped = 0;
     for (const r of this.pending) {
       if (r.timestampMs >= limit) break;
-      if (this.finish(r)) dropped += r.samples;
+      if (this.finish(r)) {
+        dropped += r.samples;
+        r.dropped = 'too_old';
+      }
     }
     if (dropped > 0) {
       this.compact();
@@ -425,9 +433,10 @@ export class DiskQueue {
   }
 
   /** Removes records that will never be sent (rejected by the receiver, unreadable); returns their samples. */
-  discard(records: readonly QueuedRecord[], reason?: DropReason): number {
+  discard(records: readonly QueuedRecord[], reason: DropReason | 'rejected'): number {
+    for (const r of records) if (!r.done) r.dropped = reason;
     const n = this.remove(records);
-    if (reason && n > 0) this.o.onDrop?.(reason, n);
+    if (reason !== 'rejected' && n > 0) this.o.onDrop?.(reason, n);
     return n;
   }
 

@@ -65,6 +65,8 @@ export class Sender {
   private loop?: Promise<void>;
   private stopped = false;
   private wake?: () => void;
+  /** Whether the loop sleeps for lack of work (a kick ends that) rather than in a backoff (it does not). */
+  private idle = false;
   private readonly abort = new AbortController();
   private readonly waiters = new Set<Waiter>();
   private readonly rejectedWhy = new WeakMap<QueuedRecord, string>();
@@ -86,18 +88,20 @@ export class Sender {
     this.loop ??= this.run();
   }
 
-  /** New records were queued. */
+  /** New records were queued: wake the loop if it waits for work, never cut a backoff short. */
   kick(): void {
-    this.wake?.();
+    if (this.idle) this.wake?.();
   }
 
   /**
-   * Resolves when `records` were sent, or as soon as they cannot be now: a failed attempt (the
-   * sender keeps retrying in the background), a rejection, or `deadlineMs` (then ok if the
-   * receiver is taking data and the queue is just long).
+   * Resolves when `records` were sent, or as soon as they cannot be now: the receiver is
+   * failing (the sender keeps retrying in the background, on its backoff), a rejection, or
+   * `deadlineMs` (then ok if the receiver is taking data and the queue is just long).
    */
   waitFor(records: readonly QueuedRecord[], deadlineMs: number): Promise<WaitResult> {
     if (records.every((r) => r.done)) return Promise.resolve(this.outcome(records));
+    // During an outage a cycle does not wait for the next retry: its samples are queued.
+    if (this.failing) return Promise.resolve({ ok: false, error: this.lastError ?? 'failing' });
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
@@ -117,8 +121,9 @@ export class Sender {
 
   private outcome(records: readonly QueuedRecord[]): WaitResult {
     for (const r of records) {
+      if (r.dropped === undefined) continue;
       const why = this.rejectedWhy.get(r);
-      if (why !== undefined) return { ok: false, error: `receiver rejected the batch: ${why}` };
+      return { ok: false, error: why !== undefined ? `receiver rejected the batch: ${why}` : `samples dropped (${r.dropped})` };
     }
     return { ok: true };
   }
@@ -174,7 +179,9 @@ export class Sender {
       if (batch.length === 0) {
         this.notify();
         this.o.events.progress();
+        this.idle = true;
         await this.sleep(60_000);
+        this.idle = false;
         continue;
       }
       const parts: Buffer[] = [];
@@ -211,7 +218,7 @@ export class Sender {
         }
         this.rejections.failure(result.error, { samples });
         for (const r of batch) this.rejectedWhy.set(r, result.error ?? 'rejected');
-        this.o.events.rejected(q.discard(batch));
+        this.o.events.rejected(q.discard(batch, 'rejected'));
         this.notify();
       } else {
         this.attempt++;

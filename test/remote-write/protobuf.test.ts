@@ -35,7 +35,7 @@ describe('remote-write/protobuf', () => {
         { labels: [{ name: '__name__', value: 'x' }], samples: [{ value: -0, timestamp: 0 }] },
       ],
     } as never);
-    assert.equal(ours.toString('hex'), Buffer.from(theirs as Uint8Array).toString('hex'));
+    assert.equal(ours.toString('hex'), Buffer.from(theirs as unknown as Uint8Array).toString('hex'));
   });
 
   it('writes the staleness marker as NaN with bits 0x7ff0000000000002, and a plain NaN differently', () => {
