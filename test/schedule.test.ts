@@ -1,0 +1,167 @@
+/**
+ * The scheduler driven by a fake clock: ticks are called by hand once per fake second, so
+ * minutes of schedule take milliseconds and nothing depends on the machine's speed.
+ */
+import assert from 'node:assert/strict';
+import { IntervalPolicy, Scheduler } from '../agent/schedule';
+import { ActivityDetector } from '../agent/activity';
+import { parseExecutors } from '../agent/spark/parse';
+import type { Sample } from '../agent/sample';
+import { databricksFixture } from './helpers/fake-spark';
+
+interface Harness {
+  scheduler: Scheduler;
+  /** Fake times (ms from 0) at which cycles started. */
+  starts: number[];
+  intervals: number[];
+  /** Advances the fake clock second by second, ticking and letting started cycles finish. */
+  run(untilMs: number): Promise<void>;
+  now(): number;
+}
+
+function harness(opts: { fastMs: number; idleMs: number; idleAfter: number; phaseMs?: number; busyAt: (n: number, t: number) => boolean }): Harness {
+  let t = 0;
+  const starts: number[] = [];
+  const intervals: number[] = [];
+  const policy = new IntervalPolicy(opts.fastMs, opts.idleMs, opts.idleAfter);
+  const scheduler = new Scheduler({
+    policy,
+    phaseMs: opts.phaseMs ?? 0,
+    clock: () => t,
+    onInterval: (ms) => intervals.push(ms),
+    cycle: async (now) => {
+      starts.push(now.getTime());
+      return opts.busyAt(starts.length - 1, now.getTime());
+    },
+  });
+  return {
+    scheduler,
+    starts,
+    intervals,
+    now: () => t,
+    async run(untilMs) {
+      while (t < untilMs) {
+        const p = scheduler.tick();
+        if (p) await p;
+        t += 1000;
+      }
+    },
+  };
+}
+
+const gaps = (xs: number[]) => xs.slice(1).map((x, i) => (x - xs[i]!) / 1000);
+
+describe('schedule', () => {
+  it('IntervalPolicy: fast until idleAfter idle cycles, idle after, fast again on the first busy one', () => {
+    const p = new IntervalPolicy(15000, 60000, 3);
+    const seen: number[] = [];
+    for (const busy of [true, false, false, false, false, true, false]) {
+      p.observe(busy);
+      seen.push(p.currentMs / 1000);
+    }
+    assert.deepEqual(seen, [15, 15, 15, 60, 60, 15, 15]);
+  });
+
+  it('switches the interval with activity (15 s busy, 60 s after 4 idle cycles, back on the first busy cycle)', async () => {
+    // Busy for the first 2 cycles, idle until 5 minutes, busy again from then on.
+    const h = harness({ fastMs: 15000, idleMs: 60000, idleAfter: 4, busyAt: (n, t) => n < 2 || t >= 300000 });
+    await h.run(420000);
+    // Cycles 0,1 busy; 2..5 idle (4 idle cycles) keep 15 s; then 60 s; the first busy cycle
+    // (at 300 s or later) brings 15 s back.
+    assert.deepEqual(h.starts.slice(0, 7).map((x) => x / 1000), [0, 15, 30, 45, 60, 75, 135]);
+    assert.deepEqual(gaps(h.starts.slice(0, 7)), [15, 15, 15, 15, 15, 60]);
+    const firstBusyAgain = h.starts.find((x) => x >= 300000)!;
+    assert.equal(firstBusyAgain, 315000);
+    const after = h.starts.filter((x) => x >= firstBusyAgain);
+    assert.deepEqual(gaps(after), after.slice(1).map(() => 15));
+    // Each change was announced once (dbx_agent_interval_seconds follows these).
+    assert.deepEqual(h.intervals, [15000, 60000, 15000]);
+  });
+
+  it('starts after the phase and keeps it', async () => {
+    const h = harness({ fastMs: 10000, idleMs: 10000, idleAfter: 1, phaseMs: 7000, busyAt: () => true });
+    await h.run(40000);
+    assert.deepEqual(h.starts, [7000, 17000, 27000, 37000]);
+  });
+
+  it('never overlaps a slow cycle and skips the slots it overran', async () => {
+    let t = 0;
+    let release: () => void = () => undefined;
+    const starts: number[] = [];
+    const s = new Scheduler({
+      policy: new IntervalPolicy(10000, 10000, 1),
+      phaseMs: 0,
+      clock: () => t,
+      cycle: (now) => {
+        starts.push(now.getTime());
+        return new Promise<boolean>((r) => (release = () => r(true)));
+      },
+    });
+    const first = s.tick();
+    assert.ok(first);
+    // The cycle runs for 25 fake seconds: every tick meanwhile starts nothing.
+    for (t = 1000; t <= 25000; t += 1000) assert.equal(s.tick(), undefined);
+    release();
+    await first;
+    // Slots 10 s and 20 s were overrun: skipped, not run back to back; the phase is kept.
+    assert.equal(s.due, 30000);
+    t = 29000;
+    assert.equal(s.tick(), undefined);
+    t = 30000;
+    const second = s.tick();
+    assert.ok(second);
+    release();
+    await second;
+    assert.deepEqual(starts, [0, 30000]);
+  });
+
+  it('a cycle that rejects counts as idle and the schedule goes on', async () => {
+    let t = 0;
+    const starts: number[] = [];
+    const s = new Scheduler({
+      policy: new IntervalPolicy(5000, 20000, 1),
+      phaseMs: 0,
+      clock: () => t,
+      cycle: async (now) => {
+        starts.push(now.getTime());
+        throw new Error('boom');
+      },
+    });
+    for (; t <= 50000; t += 1000) await s.tick();
+    assert.deepEqual(starts, [0, 20000, 40000]);
+  });
+
+  it('does nothing after stop', async () => {
+    const h = harness({ fastMs: 5000, idleMs: 5000, idleAfter: 1, busyAt: () => true });
+    await h.run(6000);
+    await h.scheduler.stop();
+    await h.run(30000);
+    assert.deepEqual(h.starts, [0, 5000]);
+  });
+
+  it('follows Spark activity end to end: executors payloads through the activity detector', async () => {
+    // What the spark source would return: 7 active tasks while a job runs, 0 when it ended.
+    const busy = parseExecutors(JSON.parse(databricksFixture('allexecutors.json')), 'app');
+    const idle = parseExecutors(JSON.parse(databricksFixture('allexecutors.json')).map((e: { activeTasks: number }) => ({ ...e, activeTasks: 0 })), 'app');
+    const detector = new ActivityDetector(0.2);
+    let t = 0;
+    const starts: number[] = [];
+    const intervals: number[] = [];
+    const jobRunsUntil = 60000;
+    const scheduler = new Scheduler({
+      policy: new IntervalPolicy(15000, 60000, 2),
+      phaseMs: 0,
+      clock: () => t,
+      onInterval: (ms) => intervals.push(ms / 1000),
+      cycle: async (now) => {
+        starts.push(now.getTime() / 1000);
+        const samples: Sample[] = now.getTime() < jobRunsUntil ? busy : idle;
+        return detector.observe(samples);
+      },
+    });
+    for (; t <= 300000; t += 1000) await scheduler.tick();
+    // Busy at 0..45; idle at 60 and 75 (2 idle cycles), then every 60 s.
+    assert.deepEqual(starts, [0, 15, 30, 45, 60, 75, 135, 195, 255]);
+    assert.deepEqual(intervals, [15, 60]);
+  });
+});
