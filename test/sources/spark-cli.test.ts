@@ -8,8 +8,8 @@ import net from 'node:net';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parsePrometheusText, type PromTextSample } from '../../agent/spark/prometheus';
-import { runAgent, type RunResult } from '../helpers/agent';
-import { tempDir } from '../helpers/servers';
+import { runAgent, startAgent, type Daemon, type RunResult } from '../helpers/agent';
+import { pushgatewaySeries, startPushgateway, tempDir, waitFor, type PgSeries, type Server } from '../helpers/servers';
 import { DATABRICKS_APP_ID, databricksFixture, databricksRoutes, startFakeSpark, type FakeSpark } from '../helpers/fake-spark';
 
 const DRIVER_ENV = { DB_IS_DRIVER: 'TRUE', DB_CLUSTER_ID: '1124-135102-abc123', DB_CLUSTER_NAME: 'shared-analytics' };
@@ -95,13 +95,15 @@ describe('spark source through the bundle (once --dry-run)', function () {
     assert.ok(logLines(r).some((l) => l.msg === 'Spark UI found'));
   });
 
-  it('Spark not up yet (no env file, nothing on 40001/4040): source_up 0, one info line, no warning', async function () {
+  it('Spark not up yet (no env file, nothing on 40001/4040): source_up 0 and one log line naming what was tried', async function () {
     if (!(await portFree(40001)) || !(await portFree(4040))) this.skip();
     const r = await once(['--driver-env-file', path.join(dir, 'not-yet.sh')]);
     assert.equal(r.code, 0);
     assert.equal(value(series(r.stdout), 'dbx_agent_source_up', { source: 'spark' }), 0);
+    // SparkNotUpError carries outageLevel 'info': the pipeline's outage log decides the level.
     const lines = logLines(r).filter((l) => /Spark UI not found yet/.test(`${l.msg} ${l.error ?? ''}`));
     assert.equal(lines.length, 1, r.stderr);
+    assert.match(String(lines[0]!.error), /no CONF_UI_PORT in .*not-yet\.sh and no Spark REST API on port 40001, 4040 of 127\.0\.0\.1/);
   });
 
   it('--spark-prometheus forwards Spark own endpoints', async () => {
@@ -179,5 +181,60 @@ describe('spark source through the bundle (once --dry-run)', function () {
       assert.equal(value(s, 'spark_jobs', { spark_app_id: 'app-20261124141210-0001', status: 'running' }), 0);
       assert.ok(!r.stdout.includes('app-20261124120000-0002'));
     });
+  });
+});
+
+describe('spark source in the daemon (run) against a real Pushgateway', function () {
+  this.timeout(60000);
+  let spark: FakeSpark;
+  let pg: Server;
+  let agent: Daemon | undefined;
+
+  before(async () => {
+    [spark, pg] = await Promise.all([startFakeSpark(databricksRoutes()), startPushgateway()]);
+  });
+  after(async () => {
+    await agent?.stop();
+    await Promise.all([spark.close(), pg.stop()]);
+  });
+
+  const find = (all: PgSeries[], name: string, labels: Record<string, string> = {}) =>
+    all.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))?.value;
+
+  it('pushes every Spark series (the Pushgateway accepts them) and the interval follows Spark activity', async () => {
+    agent = startAgent(
+      [
+        'run', '--pushgateway-url', pg.url, '--spark-url', spark.url, '--spark-prometheus', '--sources', 'spark,self',
+        // 1 s busy, 2 s after one idle cycle; CPU never counts as busy here, only Spark tasks.
+        '--interval', '1s', '--idle-interval', '2s', '--idle-after', '1', '--busy-cpu', '1',
+      ],
+      DRIVER_ENV,
+    );
+    let all: PgSeries[] = [];
+    const seen = async (name: string, labels: Record<string, string>, v: number) => {
+      all = await pushgatewaySeries(pg.url);
+      return find(all, name, labels) === v;
+    };
+    await waitFor(() => seen('spark_active_tasks', { spark_app_id: DATABRICKS_APP_ID }, 7), 20000, 'Spark series in the Pushgateway');
+    await waitFor(() => seen('dbx_agent_interval_seconds', {}, 1), 20000, 'the fast interval');
+    assert.equal(find(all, 'spark_databricks_job_active_tasks', { job_id: '892813468364452', run_id: '1015563' }), 7);
+    assert.equal(find(all, 'metrics_driver_DAGScheduler_job_activeJobs_Number', { spark_app_id: DATABRICKS_APP_ID }), 4);
+    assert.equal(find(all, 'dbx_agent_push_total', { sink: 'pushgateway', result: 'failure' }), 0);
+
+    // The job ends: no active task anywhere.
+    const idle = (JSON.parse(databricksFixture('allexecutors.json')) as { activeTasks: number }[]).map((e) => ({ ...e, activeTasks: 0 }));
+    spark.route(`${APP}/allexecutors`, { body: JSON.stringify(idle) });
+    await waitFor(() => seen('dbx_agent_interval_seconds', {}, 2), 20000, 'the idle interval');
+    assert.equal(find(all, 'spark_active_tasks'), 0);
+
+    // A new job: back to fast on the first busy cycle.
+    spark.route(`${APP}/allexecutors`, { body: databricksFixture('allexecutors.json') });
+    await waitFor(() => seen('dbx_agent_interval_seconds', {}, 1), 20000, 'the fast interval again');
+
+    const { code } = await agent.stop();
+    agent = undefined;
+    assert.equal(code, 0);
+    // The group is deleted on exit.
+    assert.equal((await pushgatewaySeries(pg.url)).filter((x) => x.name === 'spark_active_tasks').length, 0);
   });
 });
