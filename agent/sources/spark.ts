@@ -172,18 +172,17 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
       if (apps.length === 0) throw new SparkNotUpError(`no running Spark application at ${found.url}`);
       discovery.succeeded();
 
-      const perApp = await Promise.all(apps.map((id) => collectApp(found.url, id)));
-      const total = perApp.reduce((n, r) => n + r.failed, 0);
-      // Every endpoint of every application failed: that is an outage, not a partial result.
-      if (total === apps.length * 3) throw perApp[0]!.errors[0]!;
-
-      const samples = perApp.flatMap((r) => r.samples);
+      // All at once, so a hanging Spark costs one --spark-timeout here, not one per request.
       // The UI serves one application's metrics system and its driver JVM: label with the first.
-      const [prom, driver] = await Promise.all([
+      const [perApp, prom, driver] = await Promise.all([
+        Promise.all(apps.map((id) => collectApp(found.url, id))),
         config.spark.prometheus ? collectPrometheus(found.url, apps[0]!) : Promise.resolve([]),
         collectDriver(apps[0]!),
       ]);
-      samples.push(...prom, ...driver);
+      const total = perApp.reduce((n, r) => n + r.failed, 0);
+      // Every endpoint of every application failed: that is an outage, not a partial result.
+      if (total === apps.length * 3) throw perApp[0]!.errors[0]!;
+      const samples = [...perApp.flatMap((r) => r.samples), ...prom, ...driver];
 
       const { kept, dropped } = capExecutorSeries(samples, config.spark.maxExecutorSeries);
       if (dropped > 0) {

@@ -134,6 +134,16 @@ describe('sources/spark', () => {
     assert.ok(logs.lines.some((l) => l.msg === 'Spark endpoint jobs recovered'));
   });
 
+  it('one hanging endpoint: the rest arrives after --spark-timeout', async () => {
+    const src = makeSource({ sparkUrl: spark.url });
+    spark.route(`${APP}/stages`, { hang: true });
+    const samples = await src.collect(new Date());
+    assert.equal(value(samples, 'dbx_agent_spark_endpoint_up', { endpoint: 'stages' }), 0);
+    assert.equal(value(samples, 'spark_stages', { status: 'active' }), undefined);
+    assert.equal(value(samples, 'spark_jobs', { status: 'running' }), 4);
+    assert.match(String(warnings()[0]!.error), /stages\?status=active.*no answer within 300 ms/);
+  });
+
   it('every endpoint failing is an outage, not an empty success', async () => {
     const src = makeSource({ sparkUrl: spark.url });
     for (const p of ['allexecutors', 'jobs', 'stages']) spark.route(`${APP}/${p}`, { status: 500, body: 'boom', contentType: 'text/plain' });
