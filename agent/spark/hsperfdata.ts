@@ -9,15 +9,17 @@
  * major, minor, accessible, used, overflow, mod_time_stamp(8), entry_offset, num_entries}, then
  * entries {entry_length, name_offset, vector_length, data_type, flags, data_units,
  * data_variability, data_offset} with a NUL-terminated name and the value, in the JVM's byte
- * order. Longs have data_type 'J' and vector_length 0.
+ * order. Longs have data_type 'J' and vector_length 0; strings are byte vectors ('B').
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const MAGIC = 0xcafec0c0;
 
-/** Pure: the scalar long counters of a perf data buffer (strings and vectors are skipped). */
-export function parsePerfData(buf: Buffer): Map<string, number> {
+export type PerfCounters = Map<string, number | string>;
+
+/** Pure: the scalar long counters and the strings of a perf data buffer (other vectors skipped). */
+export function parsePerfData(buf: Buffer): PerfCounters {
   if (buf.length < 32 || buf.readUInt32BE(0) !== MAGIC) throw new Error('not a HotSpot perf data file');
   const le = buf.readUInt8(4) === 1;
   const major = buf.readUInt8(5);
@@ -25,7 +27,11 @@ export function parsePerfData(buf: Buffer): Map<string, number> {
   const u32 = (o: number): number => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
   const entryOffset = u32(24);
   const count = u32(28);
-  const out = new Map<string, number>();
+  const out: PerfCounters = new Map();
+  const cString = (from: number, limit: number): string => {
+    const end = buf.indexOf(0, from);
+    return buf.toString('latin1', from, end < 0 || end > limit ? limit : end);
+  };
   let at = entryOffset;
   for (let i = 0; i < count && at + 20 <= buf.length; i++) {
     const length = u32(at);
@@ -34,40 +40,48 @@ export function parsePerfData(buf: Buffer): Map<string, number> {
     const vector = u32(at + 8);
     const type = String.fromCharCode(buf.readUInt8(at + 12));
     const dataAt = at + u32(at + 16);
-    if (type === 'J' && vector === 0 && dataAt + 8 <= buf.length) {
-      const end = buf.indexOf(0, nameAt);
-      const name = buf.toString('latin1', nameAt, end < 0 || end > at + length ? at + length : end);
-      const v = le ? buf.readBigInt64LE(dataAt) : buf.readBigInt64BE(dataAt);
-      out.set(name, Number(v));
+    if (nameAt < at + length && dataAt <= at + length) {
+      const name = cString(nameAt, at + length);
+      if (type === 'J' && vector === 0 && dataAt + 8 <= at + length)
+        out.set(name, Number(le ? buf.readBigInt64LE(dataAt) : buf.readBigInt64BE(dataAt)));
+      else if (type === 'B' && vector > 0) out.set(name, cString(dataAt, Math.min(dataAt + vector, at + length)));
     }
     at += length;
   }
   return out;
 }
 
+const MiB = 1024 * 1024;
+
 /**
- * Pure: heap used (eden + survivors + old, jstat's EU+S0U+S1U+OU) and max (NGCMX + OGCMX)
- * from the counters: generations 0 (young) and 1 (old). Undefined when the collector publishes
- * no generation counters.
+ * Pure: heap used (eden + survivors + old, jstat's EU+S0U+S1U+OU) and its maximum from the
+ * counters of generations 0 (young) and 1 (old). Undefined when the collector publishes no
+ * generation counters (ZGC, Shenandoah).
+ *
+ * The maximum is young max + old max (jstat's NGCMX + OGCMX) for Serial/Parallel/CMS. G1's
+ * regions belong to either generation, so it reports the whole heap as the maximum of each
+ * (summing would double it), padded by a few bytes per space (G1MonitoringSupport::
+ * pad_capacity); its heap is a whole number of regions (>= 1 MiB), hence the rounding down.
  */
-export function heapFromCounters(c: Map<string, number>): { usedBytes: number; maxBytes?: number } | undefined {
+export function heapFromCounters(c: PerfCounters): { usedBytes: number; maxBytes?: number } | undefined {
+  const long = (k: string): number | undefined => {
+    const v = c.get(k);
+    return typeof v === 'number' ? v : undefined;
+  };
   let used = 0;
   let any = false;
-  let max = 0;
-  let anyMax = false;
-  for (const [name, v] of c) {
-    const u = /^sun\.gc\.generation\.([01])\.space\.\d+\.used$/.exec(name);
-    if (u) {
+  for (const [name, v] of c)
+    if (typeof v === 'number' && /^sun\.gc\.generation\.[01]\.space\.\d+\.used$/.test(name)) {
       used += v;
       any = true;
     }
-    if (/^sun\.gc\.generation\.[01]\.maxCapacity$/.test(name)) {
-      max += v;
-      anyMax = true;
-    }
-  }
   if (!any) return undefined;
-  return anyMax ? { usedBytes: used, maxBytes: max } : { usedBytes: used };
+  const young = long('sun.gc.generation.0.maxCapacity');
+  const old = long('sun.gc.generation.1.maxCapacity');
+  if (young === undefined || old === undefined) return { usedBytes: used };
+  const g1 = c.get('sun.gc.policy.name') === 'GarbageFirst';
+  const maxBytes = g1 ? Math.floor(Math.max(young, old) / MiB) * MiB : young + old;
+  return { usedBytes: used, maxBytes };
 }
 
 /** Reads the heap of JVM `pid`; `root` stands for `/` in tests. Undefined when there is no file. */

@@ -5,24 +5,28 @@ import path from 'node:path';
 import { heapFromCounters, parsePerfData, readJvmHeap } from '../../agent/spark/hsperfdata';
 import { DriverProcessFinder } from '../../agent/spark/driver-process';
 import { tempDir, waitFor } from '../helpers/servers';
-import { G1_LIKE, perfData } from './perfdata-writer';
+import { G1_LIKE, G1_REAL, perfData } from './perfdata-writer';
 
 
 describe('spark/hsperfdata', () => {
   for (const le of [true, false])
-    it(`reads long counters of a ${le ? 'little' : 'big'}-endian JVM, skipping strings`, () => {
+    it(`reads long and string counters of a ${le ? 'little' : 'big'}-endian JVM`, () => {
       const c = parsePerfData(perfData(G1_LIKE, le));
       assert.equal(c.get('sun.gc.generation.1.space.0.used'), 1073741824);
-      assert.equal(c.has('sun.rt.javaCommand'), false);
+      assert.equal(c.get('sun.rt.javaCommand'), 'com.databricks.backend.daemon.driver.DriverDaemon');
       assert.deepEqual(heapFromCounters(c), { usedBytes: 104857600 + 8388608 + 1073741824, maxBytes: 2684354560 + 5368709120 });
     });
+
+  it("G1: the heap is each generation's maximum, not their sum (padding rounded away)", () => {
+    assert.deepEqual(heapFromCounters(parsePerfData(perfData(G1_REAL, true))), { usedBytes: 13631488 + 10407936, maxBytes: 512 * 1024 * 1024 });
+  });
 
   it('refuses what is not perf data and tolerates a truncated file', () => {
     assert.throws(() => parsePerfData(Buffer.from('hello world, this is not a perf data file')), /not a HotSpot perf data file/);
     const full = perfData(G1_LIKE, true);
     const c = parsePerfData(full.subarray(0, full.length - 30));
     // The last entry (metaspace) is cut off; the ones before it are read.
-    assert.equal(c.size, 6);
+    assert.equal(c.size, 7);
     assert.equal(c.has('sun.gc.metaspace.used'), false);
     assert.equal(heapFromCounters(new Map([['sun.gc.metaspace.used', 1]])), undefined);
   });
@@ -57,27 +61,34 @@ describe('spark/hsperfdata', () => {
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    it('reads the same heap as jstat -gc of a JVM found as the Spark driver', async () => {
-      // The class name rides along as an argument, the way spark-submit's main class does.
-      jvm = spawn('java', ['-Xmx256m', '-XX:+UseSerialGC', path.join(dir, 'Driver.java'), 'org.apache.spark.deploy.SparkSubmit'], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      jvm.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      await waitFor(async () => out.includes('ready'), 25000, 'the JVM to start');
-      const found = await new DriverProcessFinder('/').read();
-      assert.ok(found, 'driver JVM found in /proc');
-      assert.equal(found.pid, jvm.pid);
-      assert.ok(found.rssBytes > 8 << 20);
-      const heap = await readJvmHeap(found.pid);
-      assert.ok(heap);
-      // jstat -gc: S0C S1C S0U S1U EC EU OC OU ... in KB; the JVM is asleep, so nothing moves.
-      const [head, row] = execFileSync('jstat', ['-gc', String(found.pid)], { encoding: 'utf8' }).trim().split('\n');
-      const col = (n: string) => Number(row!.trim().split(/\s+/)[head!.trim().split(/\s+/).indexOf(n)]);
-      const jstatUsedKb = col('S0U') + col('S1U') + col('EU') + col('OU');
-      assert.ok(Math.abs(heap.usedBytes / 1024 - jstatUsedKb) < 1, `${heap.usedBytes / 1024} KB vs jstat ${jstatUsedKb} KB`);
-      const [h2, r2] = execFileSync('jstat', ['-gccapacity', String(found.pid)], { encoding: 'utf8' }).trim().split('\n');
-      const cap = (n: string) => Number(r2!.trim().split(/\s+/)[h2!.trim().split(/\s+/).indexOf(n)]);
-      assert.equal(heap.maxBytes! / 1024, cap('NGCMX') + cap('OGCMX'));
-      assert.equal(heap.maxBytes, 256 * 1024 * 1024);
-    });
+    for (const gc of ['-XX:+UseSerialGC', '-XX:+UseParallelGC', '-XX:+UseG1GC'])
+      it(`reads the same heap as jstat -gc (${gc}) of a JVM found as the Spark driver`, async () => {
+        // The class name rides along as an argument, the way spark-submit's main class does.
+        jvm = spawn('java', ['-Xmx256m', gc, path.join(dir, 'Driver.java'), 'org.apache.spark.deploy.SparkSubmit'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        jvm.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+        try {
+          await waitFor(async () => out.includes('ready'), 25000, 'the JVM to start');
+          const found = await new DriverProcessFinder('/').read();
+          assert.ok(found, 'driver JVM found in /proc');
+          assert.equal(found.pid, jvm.pid);
+          assert.ok(found.rssBytes > 8 << 20);
+          const heap = await readJvmHeap(found.pid);
+          assert.ok(heap);
+          // jstat -gc: S0U S1U EU OU in KB; the JVM is asleep, so nothing moves.
+          const [head, row] = execFileSync('jstat', ['-gc', String(found.pid)], { encoding: 'utf8' }).trim().split('\n');
+          const col = (n: string) => Number(row!.trim().split(/\s+/)[head!.trim().split(/\s+/).indexOf(n)]);
+          const jstatUsedKb = col('S0U') + col('S1U') + col('EU') + col('OU');
+          assert.ok(Math.abs(heap.usedBytes / 1024 - jstatUsedKb) < 1, `${heap.usedBytes / 1024} KB vs jstat ${jstatUsedKb} KB`);
+          // -Xmx256m, whatever the collector (jstat's NGCMX + OGCMX would say 512m for G1).
+          assert.equal(heap.maxBytes, 256 * 1024 * 1024);
+        } finally {
+          // SIGTERM, not SIGKILL: the JVM removes its own hsperfdata file on a clean exit.
+          const exited = new Promise((r) => jvm!.once('exit', r));
+          jvm.kill('SIGTERM');
+          await exited;
+          jvm = undefined;
+        }
+      });
   });
 });

@@ -44,3 +44,14 @@ export const G1_LIKE: Entry[] = [
   { name: 'sun.gc.generation.1.space.0.used', long: 1073741824n },
   { name: 'sun.gc.metaspace.used', long: 99999999n },
 ];
+
+/** Counters as G1 writes them (-Xmx512m): the whole heap as each generation's maximum, padded. */
+export const G1_REAL: Entry[] = [
+  { name: 'sun.gc.policy.name', text: 'GarbageFirst' },
+  { name: 'sun.gc.generation.0.maxCapacity', long: 536870936n },
+  { name: 'sun.gc.generation.0.space.0.used', long: 13631488n },
+  { name: 'sun.gc.generation.0.space.1.used', long: 0n },
+  { name: 'sun.gc.generation.0.space.2.used', long: 0n },
+  { name: 'sun.gc.generation.1.maxCapacity', long: 536870920n },
+  { name: 'sun.gc.generation.1.space.0.used', long: 10407936n },
+];
