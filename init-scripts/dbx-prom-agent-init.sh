@@ -39,7 +39,7 @@ ROOT="${DBX_PROM_ROOT:-}"
 ROOT="${ROOT%/}"
 STRICT=false
 case "${DBX_PROM_STRICT:-}" in [Tt][Rr][Uu][Ee] | 1 | [Yy][Ee][Ss]) STRICT=true ;; esac
-PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
+PATH="${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 export PATH
 
 INSTALL_DIR=""
@@ -203,8 +203,9 @@ run_agent_once() {
   fi
   CHILD=$!
   echo "$CHILD" >"$AGENT_PID"
+  # Poll each second rather than `wait`: the log must stay capped while the agent runs.
   while pid_alive "$CHILD"; do
-    nap 5
+    nap 1
     rotate_log
   done
   wait "$CHILD"
@@ -385,7 +386,7 @@ find_artifacts() {
 ENV_SRC_TEXT=""
 
 install() {
-  local machine arch artifacts bin_src env_src="" changed=false why pid out
+  local machine arch artifacts bin_src env_src="" changed=false why pid out log_lines
   machine=${DBX_PROM_UNAME_M:-$(uname -m)}
   arch=$(arch_suffix "$machine") ||
     fail "unsupported architecture '$machine' (supported: x86_64/amd64, aarch64/arm64): agent not installed"
@@ -478,14 +479,17 @@ install() {
     fi
     return 0
   fi
+  log_lines=$(wc -l <"$AGENT_LOG" 2>/dev/null || echo 0)
   pid=$(start_supervisor) || fail "the supervisor did not start (see $AGENT_LOG)"
-  # A configuration error shows within a second or two: report it here, where the operator looks.
-  for _ in $(seq 1 20); do
+  # The agent checks its settings at once: wait (at most 5 s) until it runs or exits with a
+  # configuration error, and report that here, in the init script log where operators look.
+  for _ in $(seq 1 50); do
     [ -f "$EXIT_FILE" ] && break
+    tail -n +$((log_lines + 1)) "$AGENT_LOG" 2>/dev/null | grep -q '"msg":"agent running"' && break
     sleep 0.1
   done
   if [ -f "$EXIT_FILE" ]; then
-    fail "the agent rejected its configuration: $(grep -v -- '-supervisor: ' "$AGENT_LOG" | tail -n 1)"
+    fail "the agent rejected its configuration: $(tail -n +$((log_lines + 1)) "$AGENT_LOG" | grep -v -- '-supervisor: ' | tail -n 1)"
   fi
   log info "started agent under supervisor $pid (setsid, restart with backoff; log $AGENT_LOG)"
 }
