@@ -53,6 +53,9 @@ export interface SparkSourceOverrides {
   probePorts?: readonly number[];
 }
 
+/** Applications read per cycle: a bound on spark_app_id values and on requests. */
+export const MAX_APPLICATIONS = 4;
+
 type Endpoint = 'executors' | 'jobs' | 'stages' | 'prometheus_executors' | 'prometheus_driver';
 
 export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverrides = {}): Source {
@@ -78,6 +81,7 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
     return o;
   };
   const capLog = new OutageLog(logger, 'per-executor series cap', 'warn');
+  const appsLog = new OutageLog(logger, 'application count', 'warn');
   // From the start, so an alert on increase() sees the first cut.
   stats.inc(seriesDropped, { reason: 'executor_cap' }, 0);
 
@@ -168,9 +172,20 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
           throw new SparkNotUpError(`Spark UI not up yet at ${found.url} (${found.how}): ${e.message}`);
         throw e;
       }
-      const apps = runningApplications(appsJson);
-      if (apps.length === 0) throw new SparkNotUpError(`no running Spark application at ${found.url}`);
+      let running: string[];
+      try {
+        running = runningApplications(appsJson);
+      } catch (e) {
+        discovery.failed();
+        throw new Error(`GET ${found.url}/api/v1/applications: ${(e as Error).message}`);
+      }
+      if (running.length === 0) throw new SparkNotUpError(`no running Spark application at ${found.url}`);
       discovery.succeeded();
+      // A driver's UI lists its one application; a history server pointed at by mistake may
+      // list hundreds of unfinished ones. Spark lists the newest first.
+      const apps = running.slice(0, MAX_APPLICATIONS);
+      if (running.length > MAX_APPLICATIONS) appsLog.failure(new Error(`${running.length} running applications at ${found.url}; reading the newest ${MAX_APPLICATIONS}`));
+      else appsLog.success();
 
       // All at once, so a hanging Spark costs one --spark-timeout here, not one per request.
       // The UI serves one application's metrics system and its driver JVM: label with the first.

@@ -7,7 +7,7 @@ import { log } from '../../agent/log';
 import { Pipeline } from '../../agent/pipeline';
 import type { Sample } from '../../agent/sample';
 import { seriesDropped } from '../../agent/series-dropped';
-import { createSparkSource, SparkNotUpError, type SparkSourceOverrides } from '../../agent/sources/spark';
+import { createSparkSource, MAX_APPLICATIONS, SparkNotUpError, type SparkSourceOverrides } from '../../agent/sources/spark';
 import type { Source } from '../../agent/sources/source';
 import { AgentStats } from '../../agent/stats';
 import { freePort, tempDir } from '../helpers/servers';
@@ -174,6 +174,23 @@ describe('sources/spark', () => {
     assert.equal(value(samples, 'spark_active_tasks', { spark_app_id: 'app-20261124141210-0001' }), 7);
     assert.equal(value(samples, 'spark_jobs', { spark_app_id: 'app-20261124141210-0001', status: 'running' }), 0);
     assert.ok(!spark.requests.some((p) => p.includes('app-20261124120000-0002')));
+  });
+
+  it('reads at most MAX_APPLICATIONS applications (a history server given by mistake)', async () => {
+    const many = Array.from({ length: MAX_APPLICATIONS + 3 }, (_, i) => ({ id: `app-2026112414000${i}-000${i}`, attempts: [{ completed: false }] }));
+    spark.route('/api/v1/applications', { body: JSON.stringify(many) });
+    for (const a of many) for (const p of ['allexecutors', 'jobs', 'stages']) spark.route(`/api/v1/applications/${a.id}/${p}`, { body: '[]' });
+    const samples = await makeSource({ sparkUrl: spark.url }).collect(new Date());
+    const ids = new Set(samples.map((s) => s.labels.spark_app_id));
+    assert.deepEqual([...ids].sort(), many.slice(0, MAX_APPLICATIONS).map((a) => a.id).sort());
+    assert.equal(warnings().length, 1);
+    assert.match(String(warnings()[0]!.error), new RegExp(`${MAX_APPLICATIONS + 3} running applications .*reading the newest ${MAX_APPLICATIONS}`));
+  });
+
+  it('an applications answer that is JSON but not a list', async () => {
+    spark.route('/api/v1/applications', { body: '{"message":"unauthorized"}' });
+    const e = await rejection(makeSource({ sparkUrl: spark.url }).collect(new Date()));
+    assert.match(e.message, /GET http:\/\/127\.0\.0\.1:\d+\/api\/v1\/applications: applications: expected a JSON array, got object/);
   });
 
   it('Spark not up yet: a quiet (info) rejection until the driver env file names the port', async () => {
