@@ -69,7 +69,7 @@ export function policyFromFlags(flags: PolicyFlags): string {
       }),
     );
   } catch (e) {
-    if (e instanceof PolicyError) throw new ConfigError(e.setting, e.message);
+    if (e instanceof PolicyError) throw new ConfigError(e.setting, e.detail);
     throw e;
   }
 }

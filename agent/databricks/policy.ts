@@ -38,8 +38,8 @@ export interface PolicyRule {
 export type PolicyDefinition = Record<string, PolicyRule>;
 
 export class PolicyError extends Error {
-  constructor(readonly setting: string, message: string) {
-    super(message);
+  constructor(readonly setting: string, readonly detail: string) {
+    super(`invalid ${setting}: ${detail}`);
     this.name = 'PolicyError';
   }
 }
