@@ -22,28 +22,91 @@ export interface TargetLabels {
   instance?: string;
 }
 
-export type BuildResult = { labels: Label[] } | { invalid: string };
+export type BuildResult = { labels: Label[]; key: string } | { invalid: string };
 
-/** The sorted label set of one sample, or why it cannot be sent. */
+/** Where an output label's value comes from. */
+const FROM_NAME = 0;
+const FROM_JOB = 1;
+const FROM_INSTANCE = 2;
+
+interface Step {
+  readonly out: string;
+  /** A sample label name, or one of the FROM_ constants. */
+  readonly src: string | number;
+  /** Set when the source name is not a valid label name: the sample is invalid if it has a value. */
+  readonly invalid?: string;
+}
+
+/**
+ * The output labels for samples whose labels have these names (in this order), already sorted:
+ * samples of one source share a handful of label-name lists, so the sorting, renaming and name
+ * checks are done once per list, not once per sample (see bench/remote-write.ts).
+ */
+type Plan = { steps: readonly Step[] } | { invalid: string };
+
+function makePlan(labelNames: readonly string[], target: TargetLabels): Plan {
+  const steps: Step[] = [{ out: '__name__', src: FROM_NAME }];
+  for (const name of labelNames) {
+    // `__` names are reserved for Prometheus internals; a sample must not set `__name__` twice.
+    if (!LABEL_NAME.test(name) || name.startsWith('__')) steps.push({ out: name, src: name, invalid: `label name "${name}"` });
+    else if (name === 'job' || name === 'instance') steps.push({ out: `exported_${name}`, src: name });
+    else steps.push({ out: name, src: name });
+  }
+  steps.push({ out: 'job', src: FROM_JOB });
+  if (target.instance !== undefined && target.instance !== '') steps.push({ out: 'instance', src: FROM_INSTANCE });
+  steps.sort((a, b) => (a.out < b.out ? -1 : a.out > b.out ? 1 : 0));
+  for (let i = 1; i < steps.length; i++)
+    // Only possible when a sample carries both `job` and `exported_job` (or instance alike).
+    if (steps[i]!.out === steps[i - 1]!.out) return { invalid: `duplicate label "${steps[i]!.out}"` };
+  return { steps };
+}
+
+function applyPlan(plan: Plan, s: Sample, target: TargetLabels): BuildResult {
+  if ('invalid' in plan) return { invalid: `${plan.invalid} of ${s.name}` };
+  const labels: Label[] = [];
+  let key = '';
+  for (const step of plan.steps) {
+    const v = step.src === FROM_NAME ? s.name : step.src === FROM_JOB ? target.job : step.src === FROM_INSTANCE ? target.instance! : s.labels[step.src as string]!;
+    // A label with an empty value is no label (Prometheus data model): leave it out.
+    if (v === '') continue;
+    if (step.invalid !== undefined) return { invalid: `${step.invalid} of ${s.name}` };
+    labels.push([step.out, v]);
+    key += `${step.out.length}:${step.out}${v.length}:${v}`;
+  }
+  return { labels, key };
+}
+
+/** The sorted label set of one sample (and its series key), or why it cannot be sent. */
 export function seriesLabels(s: Sample, target: TargetLabels): BuildResult {
   if (!METRIC_NAME.test(s.name)) return { invalid: `metric name "${s.name}"` };
-  const labels: Label[] = [['__name__', s.name]];
-  for (const name in s.labels) {
-    const value = s.labels[name]!;
-    if (value === '') continue;
-    // `__` names are reserved for Prometheus internals; a sample must not set `__name__` twice.
-    if (!LABEL_NAME.test(name) || name.startsWith('__')) return { invalid: `label name "${name}" of ${s.name}` };
-    if (name === 'job' || name === 'instance') {
-      labels.push([`exported_${name}`, value]);
-    } else labels.push([name, value]);
+  return applyPlan(makePlan(Object.keys(s.labels), target), s, target);
+}
+
+/** Caches plans by label-name list, and metric-name checks; bounded, since names are bounded but not trusted. */
+class PlanCache {
+  private readonly plans = new Map<string, Plan>();
+  private readonly metricNames = new Map<string, boolean>();
+
+  constructor(private readonly target: TargetLabels) {}
+
+  build(s: Sample): BuildResult {
+    let nameOk = this.metricNames.get(s.name);
+    if (nameOk === undefined) {
+      nameOk = METRIC_NAME.test(s.name);
+      if (this.metricNames.size >= 10_000) this.metricNames.clear();
+      this.metricNames.set(s.name, nameOk);
+    }
+    if (!nameOk) return { invalid: `metric name "${s.name}"` };
+    let shape = '';
+    for (const name in s.labels) shape += name + '\u0000';
+    let plan = this.plans.get(shape);
+    if (plan === undefined) {
+      plan = makePlan(Object.keys(s.labels), this.target);
+      if (this.plans.size >= 10_000) this.plans.clear();
+      this.plans.set(shape, plan);
+    }
+    return applyPlan(plan, s, this.target);
   }
-  labels.push(['job', target.job]);
-  if (target.instance !== undefined && target.instance !== '') labels.push(['instance', target.instance]);
-  labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  for (let i = 1; i < labels.length; i++)
-    // Only possible when a sample carries both `job` and `exported_job` (or instance alike).
-    if (labels[i]![0] === labels[i - 1]![0]) return { invalid: `duplicate label "${labels[i]![0]}" of ${s.name}` };
-  return { labels };
 }
 
 /** A stable, injective identity of a label set (length-prefixed, so no separator can collide). */
@@ -70,8 +133,11 @@ export interface CycleSeries {
  */
 export class SeriesTracker {
   private previous = new Map<string, readonly Label[]>();
+  private readonly plans: PlanCache;
 
-  constructor(private readonly target: TargetLabels) {}
+  constructor(target: TargetLabels) {
+    this.plans = new PlanCache(target);
+  }
 
   cycle(samples: readonly Sample[], timestampMs: number): CycleSeries {
     const current = new Map<string, readonly Label[]>();
@@ -79,13 +145,13 @@ export class SeriesTracker {
     let invalid = 0;
     let firstInvalid: string | undefined;
     for (const s of samples) {
-      const built = seriesLabels(s, this.target);
+      const built = this.plans.build(s);
       if ('invalid' in built) {
         invalid++;
         firstInvalid ??= built.invalid;
         continue;
       }
-      const key = seriesKey(built.labels);
+      const key = built.key;
       // Two samples of one series in one cycle would be a duplicate timestamp: keep the first.
       if (current.has(key)) continue;
       current.set(key, built.labels);

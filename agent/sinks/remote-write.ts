@@ -52,18 +52,18 @@ export function queueSubdir(url: string): string {
   return 'remote-write-' + createHash('sha256').update(u.toString()).digest('hex').slice(0, 12);
 }
 
-function openQueue(o: RemoteWriteOptions, onDrop: (reason: DropReasonLabel, n: number) => void): { queue: DiskQueue; ephemeral: boolean } {
+function openQueue(o: RemoteWriteOptions, onDrop: (reason: DropReasonLabel, n: number) => void): DiskQueue {
   const sub = queueSubdir(o.url);
   const base = { maxBytes: o.queueMaxBytes, maxAgeMs: o.queueMaxAgeMs, logger: o.logger, onDrop };
   const dir = path.join(o.queueDir, sub);
   try {
-    return { queue: DiskQueue.open({ ...base, dir }), ephemeral: false };
+    return DiskQueue.open({ ...base, dir });
   } catch (e) {
     if (e instanceof QueueLockedError) {
-      // Another agent (a daemon while `once` runs) drains this queue: use a private one, removed when empty.
+      // Another agent (a daemon while `once` runs) drains this queue: use a private one (removed when empty on close).
       const own = `${dir}.${process.pid}`;
       o.logger.warn('remote-write queue is in use by another agent process; using a private queue', { error: e.message, dir: own });
-      return { queue: DiskQueue.open({ ...base, dir: own }), ephemeral: true };
+      return DiskQueue.open({ ...base, dir: own });
     }
     const fallback = path.join(os.tmpdir(), `dbx-prom-agent-${process.getuid?.() ?? 'user'}`, sub);
     o.logger.error('cannot open the remote-write queue directory; using the OS temp dir', {
@@ -71,7 +71,7 @@ function openQueue(o: RemoteWriteOptions, onDrop: (reason: DropReasonLabel, n: n
       fallback,
       error: e instanceof Error ? e.message : String(e),
     });
-    return { queue: DiskQueue.open({ ...base, dir: fallback }), ephemeral: false };
+    return DiskQueue.open({ ...base, dir: fallback });
   }
 }
 
@@ -88,7 +88,7 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
   for (const result of ['sent', 'retried']) o.stats.inc(samplesTotal, { result }, 0);
   for (const reason of DROP_REASONS) o.stats.inc(samplesTotal, { result: 'dropped', reason }, 0);
 
-  const { queue, ephemeral } = openQueue(o, (reason, n) => drop(reason, n));
+  const queue = openQueue(o, (reason, n) => drop(reason, n));
   const gauges = (): void => {
     o.stats.set(pendingSamples, {}, queue.pendingSamples);
     const oldest = queue.oldestTimestampMs;
@@ -146,7 +146,8 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
       gauges();
       if (queue.pendingSamples > 0)
         o.logger.info('remote write: unsent samples stay queued for the next start', { samples: queue.pendingSamples, dir: queue.dir });
-      queue.close({ removeIfEmpty: ephemeral });
+      // Nothing left: leave no files behind (the next start creates the queue again).
+      queue.close({ removeIfEmpty: true });
     },
   };
 }

@@ -4,7 +4,7 @@
  * come back every cycle of the killed daemon is in Prometheus, each exactly once.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { scanSegment } from '../../agent/remote-write/queue';
 import { queueSubdir } from '../../agent/sinks/remote-write';
@@ -14,6 +14,7 @@ import { tempDir, waitFor } from '../helpers/servers';
 
 /** Batch timestamps of the records not yet sent, read from the queue files as the next start will. */
 function unsentTimestamps(dir: string): number[] {
+  if (!existsSync(dir)) return []; // a queue left empty is removed on exit
   let cursor = { segment: 0, offset: 0 };
   try {
     cursor = JSON.parse(readFileSync(path.join(dir, 'cursor'), 'utf8')) as typeof cursor;

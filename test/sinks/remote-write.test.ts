@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import axios from 'axios';
 import { captureLogs, log } from '../../agent/log';
@@ -8,7 +9,7 @@ import { samplesTotal, pendingSamples, oldestPending, requestDuration } from '..
 import { decodeWriteRequest, type DecodedSeries } from '../../agent/remote-write/protobuf';
 import { snappyUncompress } from '../../agent/remote-write/snappy';
 import { gauge, type Sample } from '../../agent/sample';
-import { openRemoteWriteSink, type RemoteWriteOptions } from '../../agent/sinks/remote-write';
+import { openRemoteWriteSink, queueSubdir, type RemoteWriteOptions } from '../../agent/sinks/remote-write';
 import type { Sink } from '../../agent/sinks/sink';
 import { AgentStats } from '../../agent/stats';
 import { VERSION } from '../../agent/version';
@@ -248,6 +249,26 @@ describe('sinks/remote-write', function () {
       assert.deepEqual(samplesOf(rx2.received).map((s) => [s.t, s.value]), [[T + 1000, 11], [T + 2000, 12]]);
     } finally {
       await rx2.close();
+    }
+  });
+
+  it('leaves no queue files once everything is sent, and uses a private queue when another agent holds the lock', async () => {
+    const rx = await startReceiver();
+    try {
+      const dir = tempDir();
+      dirs.push(dir);
+      const qdir = path.join(dir, queueSubdir(rx.url));
+      mkdirSync(qdir, { recursive: true });
+      writeFileSync(path.join(qdir, 'lock'), '1 '); // pid 1 is alive: "another agent"
+      const sink = open(rx.url, { queueDir: dir });
+      assert.ok(existsSync(`${qdir}.${process.pid}`));
+      assert.ok(logs.some((l) => l.includes('in use by another agent')));
+      await sink.send({ samples: [value({}, 1)], timestampMs: T });
+      await sink.close({ deleteGroup: false });
+      assert.equal(existsSync(`${qdir}.${process.pid}`), false);
+      assert.equal(rx.received.length, 1);
+    } finally {
+      await rx.close();
     }
   });
 
