@@ -79,6 +79,26 @@ function checkTimestamp(ms: number): void {
   if (!Number.isSafeInteger(ms)) throw new RangeError(`timestamp ${ms} is not a whole number of ms`);
 }
 
+/**
+ * UTF-8 length of a string. Label names and most values are short ASCII: counting in JS is
+ * cheaper than a call into C++ (Buffer.byteLength) for each of them.
+ */
+function utf8Length(str: string): number {
+  const n = str.length;
+  if (n > 64) return Buffer.byteLength(str, 'utf8');
+  for (let i = 0; i < n; i++) if (str.charCodeAt(i) >= 0x80) return Buffer.byteLength(str, 'utf8');
+  return n;
+}
+
+/** Writes a string whose UTF-8 length is `len`: ASCII byte by byte, the rest through Buffer.write. */
+function writeString(buf: Buffer, pos: number, str: string, len: number): number {
+  if (len === str.length && len <= 64) {
+    for (let i = 0; i < len; i++) buf[pos + i] = str.charCodeAt(i);
+    return pos + len;
+  }
+  return pos + buf.write(str, pos, len, 'utf8');
+}
+
 /** Bytes of one encoded Label message body. */
 function labelBodySize(nameLen: number, valueLen: number): number {
   return 1 + varintSize(nameLen) + nameLen + 1 + varintSize(valueLen) + valueLen;
@@ -101,8 +121,8 @@ export function encodeWriteRequest(series: readonly WireSeries[]): Buffer {
     sizes.push(0);
     let body = 0;
     for (const [name, value] of ts.labels) {
-      const n = Buffer.byteLength(name, 'utf8');
-      const v = Buffer.byteLength(value, 'utf8');
+      const n = utf8Length(name);
+      const v = utf8Length(value);
       sizes.push(n, v);
       const l = labelBodySize(n, v);
       body += 1 + varintSize(l) + l;
@@ -129,10 +149,10 @@ export function encodeWriteRequest(series: readonly WireSeries[]): Buffer {
       pos = writeVarint(buf, pos, labelBodySize(n, v));
       buf[pos++] = TAG_1_LEN;
       pos = writeVarint(buf, pos, n);
-      pos += buf.write(name, pos, n, 'utf8');
+      pos = writeString(buf, pos, name, n);
       buf[pos++] = TAG_2_LEN;
       pos = writeVarint(buf, pos, v);
-      pos += buf.write(value, pos, v, 'utf8');
+      pos = writeString(buf, pos, value, v);
     }
     for (const s of ts.samples) {
       buf[pos++] = TAG_2_LEN;

@@ -31,6 +31,8 @@ const FROM_INSTANCE = 2;
 
 interface Step {
   readonly out: string;
+  /** `<out length>:<out>`, the key's fixed part for this label. */
+  readonly prefix: string;
   /** A sample label name, or one of the FROM_ constants. */
   readonly src: string | number;
   /** Set when the source name is not a valid label name: the sample is invalid if it has a value. */
@@ -45,15 +47,16 @@ interface Step {
 type Plan = { steps: readonly Step[] } | { invalid: string };
 
 function makePlan(labelNames: readonly string[], target: TargetLabels): Plan {
-  const steps: Step[] = [{ out: '__name__', src: FROM_NAME }];
+  const step = (out: string, src: string | number, invalid?: string): Step => ({ out, prefix: `${out.length}:${out}`, src, invalid });
+  const steps: Step[] = [step('__name__', FROM_NAME)];
   for (const name of labelNames) {
     // `__` names are reserved for Prometheus internals; a sample must not set `__name__` twice.
-    if (!LABEL_NAME.test(name) || name.startsWith('__')) steps.push({ out: name, src: name, invalid: `label name "${name}"` });
-    else if (name === 'job' || name === 'instance') steps.push({ out: `exported_${name}`, src: name });
-    else steps.push({ out: name, src: name });
+    if (!LABEL_NAME.test(name) || name.startsWith('__')) steps.push(step(name, name, `label name "${name}"`));
+    else if (name === 'job' || name === 'instance') steps.push(step(`exported_${name}`, name));
+    else steps.push(step(name, name));
   }
-  steps.push({ out: 'job', src: FROM_JOB });
-  if (target.instance !== undefined && target.instance !== '') steps.push({ out: 'instance', src: FROM_INSTANCE });
+  steps.push(step('job', FROM_JOB));
+  if (target.instance !== undefined && target.instance !== '') steps.push(step('instance', FROM_INSTANCE));
   steps.sort((a, b) => (a.out < b.out ? -1 : a.out > b.out ? 1 : 0));
   for (let i = 1; i < steps.length; i++)
     // Only possible when a sample carries both `job` and `exported_job` (or instance alike).
@@ -61,25 +64,44 @@ function makePlan(labelNames: readonly string[], target: TargetLabels): Plan {
   return { steps };
 }
 
-function applyPlan(plan: Plan, s: Sample, target: TargetLabels): BuildResult {
-  if ('invalid' in plan) return { invalid: `${plan.invalid} of ${s.name}` };
-  const labels: Label[] = [];
+/** The series key of a sample under a plan (values looked up, empty ones skipped), or why it is invalid. */
+function planKey(steps: readonly Step[], s: Sample, target: TargetLabels): string | { invalid: string } {
   let key = '';
-  for (const step of plan.steps) {
-    const v = step.src === FROM_NAME ? s.name : step.src === FROM_JOB ? target.job : step.src === FROM_INSTANCE ? target.instance! : s.labels[step.src as string]!;
+  for (const step of steps) {
+    const v = valueOf(step, s, target);
     // A label with an empty value is no label (Prometheus data model): leave it out.
     if (v === '') continue;
     if (step.invalid !== undefined) return { invalid: `${step.invalid} of ${s.name}` };
-    labels.push([step.out, v]);
-    key += `${step.out.length}:${step.out}${v.length}:${v}`;
+    // Length-prefixed, so no value can fake a separator: the key is injective.
+    key += step.prefix;
+    key += v.length;
+    key += ':';
+    key += v;
   }
-  return { labels, key };
+  return key;
+}
+
+function valueOf(step: Step, s: Sample, target: TargetLabels): string {
+  return step.src === FROM_NAME ? s.name : step.src === FROM_JOB ? target.job : step.src === FROM_INSTANCE ? target.instance! : (s.labels[step.src as string] ?? '');
+}
+
+function planLabels(steps: readonly Step[], s: Sample, target: TargetLabels): Label[] {
+  const labels: Label[] = [];
+  for (const step of steps) {
+    const v = valueOf(step, s, target);
+    if (v !== '') labels.push([step.out, v]);
+  }
+  return labels;
 }
 
 /** The sorted label set of one sample (and its series key), or why it cannot be sent. */
 export function seriesLabels(s: Sample, target: TargetLabels): BuildResult {
   if (!METRIC_NAME.test(s.name)) return { invalid: `metric name "${s.name}"` };
-  return applyPlan(makePlan(Object.keys(s.labels), target), s, target);
+  const plan = makePlan(Object.keys(s.labels), target);
+  if ('invalid' in plan) return { invalid: `${plan.invalid} of ${s.name}` };
+  const key = planKey(plan.steps, s, target);
+  if (typeof key !== 'string') return key;
+  return { labels: planLabels(plan.steps, s, target), key };
 }
 
 /** Caches plans by label-name list, and metric-name checks; bounded, since names are bounded but not trusted. */
@@ -87,9 +109,7 @@ class PlanCache {
   private readonly plans = new Map<string, Plan>();
   private readonly metricNames = new Map<string, boolean>();
 
-  constructor(private readonly target: TargetLabels) {}
-
-  build(s: Sample): BuildResult {
+  plan(s: Sample, target: TargetLabels): Plan {
     let nameOk = this.metricNames.get(s.name);
     if (nameOk === undefined) {
       nameOk = METRIC_NAME.test(s.name);
@@ -101,15 +121,15 @@ class PlanCache {
     for (const name in s.labels) shape += name + '\u0000';
     let plan = this.plans.get(shape);
     if (plan === undefined) {
-      plan = makePlan(Object.keys(s.labels), this.target);
+      plan = makePlan(Object.keys(s.labels), target);
       if (this.plans.size >= 10_000) this.plans.clear();
       this.plans.set(shape, plan);
     }
-    return applyPlan(plan, s, this.target);
+    return plan;
   }
 }
 
-/** A stable, injective identity of a label set (length-prefixed, so no separator can collide). */
+/** A stable, injective identity of a label set (the same as the tracker's keys). */
 export function seriesKey(labels: readonly Label[]): string {
   let k = '';
   for (const [n, v] of labels) k += `${n.length}:${n}${v.length}:${v}`;
@@ -125,45 +145,60 @@ export interface CycleSeries {
   stale: number;
 }
 
+interface Known {
+  readonly labels: readonly Label[];
+  /** The cycle that last had this series. */
+  seen: number;
+}
+
 /**
  * Turns each cycle's samples into series, and remembers which series it sent: a series present
  * last cycle and absent now gets one staleness marker (NaN 0x7ff0000000000002) at the new
  * cycle's timestamp, so Prometheus ends it at once instead of after the 5-minute lookback
  * (prometheus.io/docs/prometheus/latest/querying/basics/#staleness). Scrapes do the same.
+ *
+ * Known series keep their label arrays between cycles: a cycle builds one key string per
+ * sample and new label arrays only for new series.
  */
 export class SeriesTracker {
-  private previous = new Map<string, readonly Label[]>();
-  private readonly plans: PlanCache;
+  private readonly known = new Map<string, Known>();
+  private readonly plans = new PlanCache();
+  private cycleNo = 0;
 
-  constructor(target: TargetLabels) {
-    this.plans = new PlanCache(target);
-  }
+  constructor(private readonly target: TargetLabels) {}
 
   cycle(samples: readonly Sample[], timestampMs: number): CycleSeries {
-    const current = new Map<string, readonly Label[]>();
+    const no = ++this.cycleNo;
     const series: WireSeries[] = [];
     let invalid = 0;
     let firstInvalid: string | undefined;
     for (const s of samples) {
-      const built = this.plans.build(s);
-      if ('invalid' in built) {
+      const plan = this.plans.plan(s, this.target);
+      const key = 'invalid' in plan ? { invalid: `${plan.invalid} of ${s.name}` } : planKey(plan.steps, s, this.target);
+      if (typeof key !== 'string') {
         invalid++;
-        firstInvalid ??= built.invalid;
+        firstInvalid ??= key.invalid;
         continue;
       }
-      const key = built.key;
-      // Two samples of one series in one cycle would be a duplicate timestamp: keep the first.
-      if (current.has(key)) continue;
-      current.set(key, built.labels);
-      series.push({ labels: built.labels, samples: [{ value: s.value, timestampMs }] });
+      let k = this.known.get(key);
+      if (k === undefined) {
+        k = { labels: planLabels((plan as { steps: readonly Step[] }).steps, s, this.target), seen: no };
+        this.known.set(key, k);
+      } else if (k.seen === no) {
+        // Two samples of one series in one cycle would be a duplicate timestamp: keep the first.
+        continue;
+      } else k.seen = no;
+      series.push({ labels: k.labels, samples: [{ value: s.value, timestampMs }] });
     }
     let stale = 0;
-    for (const [key, labels] of this.previous) {
-      if (current.has(key)) continue;
-      series.push({ labels, samples: [{ value: NaN, timestampMs, stale: true }] });
+    for (const [key, k] of this.known) {
+      if (k.seen === no) continue;
+      // Seen in an earlier cycle and not now: entries are removed once marked, so this is the
+      // first cycle without it.
+      series.push({ labels: k.labels, samples: [{ value: NaN, timestampMs, stale: true }] });
+      this.known.delete(key);
       stale++;
     }
-    this.previous = current;
     return { series, invalid, firstInvalid, stale };
   }
 }

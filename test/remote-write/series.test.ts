@@ -66,6 +66,15 @@ describe('remote-write/series', () => {
     assert.equal(t.cycle([up({ executor_id: '1' }, 4)], 3000).stale, 0);
   });
 
+  it('one series whatever the label order, and an empty value is the same as no label', () => {
+    const t = new SeriesTracker({ job: 'j' });
+    t.cycle([up({ a: '1', b: '2' }, 1), up({ x: '1', y: '' }, 1)], 1000);
+    const c = t.cycle([up({ b: '2', a: '1' }, 2), up({ x: '1' }, 2)], 2000);
+    assert.equal(c.stale, 0);
+    assert.equal(c.series.length, 2);
+    assert.deepEqual(t.cycle([up({ b: '2', a: '1', z: '' }, 3)], 3000).stale, 1);
+  });
+
   it('drops invalid samples and duplicate series within a cycle, counting the invalid ones', () => {
     const t = new SeriesTracker({ job: 'j' });
     const c = t.cycle([up({ a: '1' }, 1), up({ a: '1' }, 2), gauge('9bad', 'x')({}, 1)], 1);
