@@ -68,6 +68,12 @@ describe('deploy/prometheus rules', () => {
     assert.match(r.out, new RegExp(`SUCCESS: ${rules.length} rules found`));
   });
 
+  it('load from the shipped scrape config (promtool check config)', () => {
+    const r = promtool('check', 'config', path.join(DIR, 'scrape-pushgateway.yml'));
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /SUCCESS: 1 rule files found/);
+  });
+
   it('pass their promtool unit tests', function () {
     this.timeout(60000);
     const r = promtool('test', 'rules', RULES_TEST);
