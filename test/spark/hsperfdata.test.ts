@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { heapFromCounters, parsePerfData, readJvmHeap } from '../../agent/spark/hsperfdata';
-import { DriverProcessFinder } from '../../agent/spark/driver-process';
+import { DriverProcessFinder, driverScore } from '../../agent/spark/driver-process';
 import { tempDir, waitFor } from '../helpers/servers';
 import { G1_LIKE, G1_REAL, perfData } from './perfdata-writer';
 
@@ -69,14 +69,16 @@ describe('spark/hsperfdata', () => {
         jvm.stdout!.on('data', (d: Buffer) => (out += d.toString()));
         try {
           await waitFor(async () => out.includes('ready'), 25000, 'the JVM to start');
+          const pid = jvm.pid!;
+          // Its real command line reads as a Spark driver; and /proc has one (other tests on
+          // this machine may run their own, so not necessarily this one).
+          assert.equal(driverScore(readFileSync(`/proc/${pid}/cmdline`, 'utf8')), 2);
           const found = await new DriverProcessFinder('/').read();
-          assert.ok(found, 'driver JVM found in /proc');
-          assert.equal(found.pid, jvm.pid);
-          assert.ok(found.rssBytes > 8 << 20);
-          const heap = await readJvmHeap(found.pid);
+          assert.ok(found && found.rssBytes > 8 << 20, 'a driver JVM found in /proc');
+          const heap = await readJvmHeap(pid);
           assert.ok(heap);
           // jstat -gc: S0U S1U EU OU in KB; the JVM is asleep, so nothing moves.
-          const [head, row] = execFileSync('jstat', ['-gc', String(found.pid)], { encoding: 'utf8' }).trim().split('\n');
+          const [head, row] = execFileSync('jstat', ['-gc', String(pid)], { encoding: 'utf8' }).trim().split('\n');
           const col = (n: string) => Number(row!.trim().split(/\s+/)[head!.trim().split(/\s+/).indexOf(n)]);
           const jstatUsedKb = col('S0U') + col('S1U') + col('EU') + col('OU');
           assert.ok(Math.abs(heap.usedBytes / 1024 - jstatUsedKb) < 1, `${heap.usedBytes / 1024} KB vs jstat ${jstatUsedKb} KB`);
