@@ -201,6 +201,18 @@ export class SeriesTracker {
     }
     return { series, invalid, firstInvalid, stale };
   }
+
+  /**
+   * Staleness markers for every series still alive, and forgets them: what a Prometheus scrape
+   * writes when its target goes away. Sent when the agent stops (the remote-write counterpart
+   * of deleting the Pushgateway group), so a node that left ends its series at once.
+   */
+  endAll(timestampMs: number): WireSeries[] {
+    const out: WireSeries[] = [];
+    for (const k of this.known.values()) out.push({ labels: k.labels, samples: [{ value: NaN, timestampMs, stale: true }] });
+    this.known.clear();
+    return out;
+  }
 }
 
 /** Splits series into chunks of at most `max` samples (each series here holds one sample). */

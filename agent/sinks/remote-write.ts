@@ -14,7 +14,7 @@ import { createHttpClient } from '../http/client';
 import type { Logger } from '../log';
 import type { AgentStats } from '../stats';
 import { DROP_REASONS, oldestPending, pendingSamples, queueBytes, requestDuration, samplesTotal, type DropReasonLabel } from '../remote-write/metrics';
-import { encodeWriteRequest } from '../remote-write/protobuf';
+import { encodeWriteRequest, type WireSeries } from '../remote-write/protobuf';
 import { DiskQueue, QueueLockedError, type QueuedRecord } from '../remote-write/queue';
 import { Sender } from '../remote-write/sender';
 import { SeriesTracker, chunk } from '../remote-write/series';
@@ -116,31 +116,44 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
 
   const tracker = new SeriesTracker({ job: o.job, instance: o.instance });
   let closed = false;
+  let lastTimestampMs = 0;
+
+  /** Encodes and queues series in chunks; returns the records (fewer if the disk failed). */
+  const enqueue = (series: WireSeries[], timestampMs: number): QueuedRecord[] => {
+    const records: QueuedRecord[] = [];
+    try {
+      for (const part of chunk(series, o.maxSamplesPerSend)) records.push(queue.append(timestampMs, part.length, encodeWriteRequest(part)));
+    } catch (e) {
+      // Disk full or gone: these samples are lost, but what is queued stays and is still sent.
+      const appended = records.reduce((n, r) => n + r.samples, 0);
+      drop('disk_error', series.length - appended, { error: e instanceof Error ? e.message : String(e) });
+    }
+    gauges();
+    sender.kick();
+    return records;
+  };
 
   return {
     name: 'remote_write',
     async send(batch: Batch): Promise<void> {
       if (closed) throw new RemoteWriteError('remote write is closed');
       const cycle = tracker.cycle(batch.samples, batch.timestampMs);
+      lastTimestampMs = Math.max(lastTimestampMs, batch.timestampMs);
       drop('invalid', cycle.invalid, { first: cycle.firstInvalid });
-      const records: QueuedRecord[] = [];
-      try {
-        for (const part of chunk(cycle.series, o.maxSamplesPerSend))
-          records.push(queue.append(batch.timestampMs, part.length, encodeWriteRequest(part)));
-      } catch (e) {
-        // Disk full or gone: this cycle is lost, but what is queued stays and is still sent.
-        const appended = records.reduce((n, r) => n + r.samples, 0);
-        drop('disk_error', cycle.series.length - appended, { error: e instanceof Error ? e.message : String(e) });
-      }
-      gauges();
-      sender.kick();
+      const records = enqueue(cycle.series, batch.timestampMs);
       const result = await sender.waitFor(records, o.sendWaitMs ?? o.timeoutMs + 1000);
       gauges();
       if (!result.ok) throw new RemoteWriteError(`remote write failed: ${result.error}`);
     },
-    async close(): Promise<void> {
+    async close({ deleteGroup }): Promise<void> {
       if (closed) return;
       closed = true;
+      // Like a scrape whose target went away: end this node's series now rather than after
+      // Prometheus's 5-minute lookback. Not with --keep-on-exit, nor after `once`.
+      if (deleteGroup) {
+        const at = Math.max(Date.now(), lastTimestampMs + 1);
+        enqueue(tracker.endAll(at), at);
+      }
       await sender.flush(o.closeFlushMs ?? 800);
       await sender.stop();
       gauges();

@@ -252,6 +252,24 @@ describe('sinks/remote-write', function () {
     }
   });
 
+  it('on exit (unless keep-on-exit) ends every live series with a staleness marker, like a vanished scrape target', async () => {
+    const rx = await startReceiver();
+    try {
+      const sink = open(rx.url);
+      await sink.send({ samples: [value({ a: '1' }, 1), value({ a: '2' }, 2)], timestampMs: T });
+      await sink.close({ deleteGroup: true });
+      const markers = samplesOf(rx.received.slice(1));
+      assert.deepEqual(markers.map((m) => [m.labels.a, m.stale]), [['1', true], ['2', true]]);
+      assert.ok(markers.every((m) => m.t > T));
+      const kept = open(rx.url);
+      await kept.send({ samples: [value({ a: '3' }, 3)], timestampMs: T + 5000 });
+      await kept.close({ deleteGroup: false });
+      assert.equal(rx.received.length, 3);
+    } finally {
+      await rx.close();
+    }
+  });
+
   it('leaves no queue files once everything is sent, and uses a private queue when another agent holds the lock', async () => {
     const rx = await startReceiver();
     try {
