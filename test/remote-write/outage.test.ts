@@ -4,6 +4,7 @@
  * come back every cycle of the killed daemon is in Prometheus, each exactly once.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { scanSegment } from '../../agent/remote-write/queue';
@@ -105,5 +106,29 @@ describe('remote write survives an outage and kill -9 (bundle + real Prometheus)
     );
     const body = (await res.json()) as { data: { result: { values: [number, string][] }[] } };
     assert.equal(Number(body.data.result[0]!.values[0]![1]), queued.length);
+  });
+
+  it('the daemon exits by itself with status 0 on SIGTERM while the receiver hangs, keeping its samples queued', async () => {
+    const sockets = new Set<net.Socket>();
+    const hang = net.createServer((sock) => {
+      sockets.add(sock); // accept, read, never answer
+      sock.resume();
+    });
+    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(hang.address() as net.AddressInfo).port}/api/v1/write`;
+    try {
+      const daemon = startAgent(['run', '--remote-write-url', url, '--sources', 'self', '--interval', '1s', '--idle-interval', '1s', '--push-timeout', '10s'], {
+        DBX_PROM_QUEUE_DIR: queueBase,
+      });
+      daemons.push(daemon);
+      await waitFor(async () => sockets.size > 0, 20_000, 'a request to the hanging receiver');
+      const { code } = await daemon.stop('SIGTERM');
+      // 0, not null: it exited on its own (the helper would SIGKILL it after 10 s).
+      assert.equal(code, 0, daemon.stderr());
+      assert.ok(unsentTimestamps(path.join(queueBase, queueSubdir(url))).length >= 1);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => hang.close(() => resolve()));
+    }
   });
 });
