@@ -182,9 +182,10 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
       if (running.length === 0) throw new SparkNotUpError(`no running Spark application at ${found.url}`);
       discovery.succeeded();
       // A driver's UI lists its one application; a history server pointed at by mistake may
-      // list hundreds of unfinished ones. Spark lists the newest first.
+      // list hundreds of unfinished ones: read the first few, in Spark's order.
       const apps = running.slice(0, MAX_APPLICATIONS);
-      if (running.length > MAX_APPLICATIONS) appsLog.failure(new Error(`${running.length} running applications at ${found.url}; reading the newest ${MAX_APPLICATIONS}`));
+      if (running.length > MAX_APPLICATIONS)
+        appsLog.failure(new Error(`${running.length} running applications at ${found.url}; reading the first ${MAX_APPLICATIONS}`));
       else appsLog.success();
 
       // All at once, so a hanging Spark costs one --spark-timeout here, not one per request.

@@ -184,7 +184,7 @@ describe('sources/spark', () => {
     const ids = new Set(samples.map((s) => s.labels.spark_app_id));
     assert.deepEqual([...ids].sort(), many.slice(0, MAX_APPLICATIONS).map((a) => a.id).sort());
     assert.equal(warnings().length, 1);
-    assert.match(String(warnings()[0]!.error), new RegExp(`${MAX_APPLICATIONS + 3} running applications .*reading the newest ${MAX_APPLICATIONS}`));
+    assert.match(String(warnings()[0]!.error), new RegExp(`${MAX_APPLICATIONS + 3} running applications .*reading the first ${MAX_APPLICATIONS}`));
   });
 
   it('an applications answer that is JSON but not a list', async () => {
