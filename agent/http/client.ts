@@ -8,7 +8,7 @@
  * are not followed, so credentials only ever go to the configured URL.
  */
 import http from 'node:http';
-import axios, { type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
+import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import type { Config } from '../config';
 import { ConfigError } from '../config';
 import { log, redact } from '../log';
@@ -99,17 +99,27 @@ export function createHttpClient(config: Config, opts: HttpOptions): AxiosInstan
     }
     return req;
   });
-  client.interceptors.response.use(undefined, async (e: unknown) => {
-    if (!axios.isAxiosError(e) || e.response?.status !== 401 || !e.config) throw e;
-    const req = e.config as RetriableConfig;
-    if (req.dbxAuthRetried) throw e;
+  /** After a 401: new credentials and one retry of the same request, or undefined. */
+  const retry = async (req: RetriableConfig | undefined): Promise<AxiosResponse | undefined> => {
+    if (!req || req.dbxAuthRetried) return undefined;
     const rejected = req.headers.get('Authorization');
     const next = await auth.refresh(typeof rejected === 'string' ? rejected : undefined);
-    if (next === undefined) throw e;
+    if (next === undefined) return undefined;
     req.dbxAuthRetried = true;
     req.headers.set('Authorization', next);
     return client.request(req);
-  });
+  };
+  client.interceptors.response.use(
+    // A caller with `validateStatus: () => true` (the remote-write sender classifies every
+    // status itself) gets the 401 as a response, not an error: refresh there too.
+    async (res) => (res.status === 401 ? ((await retry(res.config as RetriableConfig)) ?? res) : res),
+    async (e: unknown) => {
+      if (!axios.isAxiosError(e) || e.response?.status !== 401) throw e;
+      const res = await retry(e.config as RetriableConfig | undefined);
+      if (res === undefined) throw e;
+      return res;
+    },
+  );
   return client;
 }
 

@@ -8,6 +8,8 @@ export interface HttpsCreds {
   key?: string;
   user?: string;
   password?: string;
+  /** Skip verification: to read back from a server whose certificate is meant to be bad. */
+  insecure?: boolean;
 }
 
 export function httpsGet(url: string, c: HttpsCreds): Promise<{ status: number; body: string }> {
@@ -21,6 +23,7 @@ export function httpsGet(url: string, c: HttpsCreds): Promise<{ status: number; 
         ...(c.cert && c.key ? { cert: readFileSync(c.cert), key: readFileSync(c.key) } : {}),
         headers,
         agent: false,
+        ...(c.insecure ? { rejectUnauthorized: false } : {}),
       },
       (res) => {
         let body = '';

@@ -90,3 +90,32 @@ describe('http/client auth', () => {
     assert.equal(server.requests.length, 1);
   });
 });
+
+describe('http/client auth with validateStatus accepting every status (the remote-write sender)', () => {
+  it('still re-reads the token and retries once on a 401 answer', async () => {
+    const dir = tempDir();
+    const accepted = new Set<string>(['Bearer rw-token-1']);
+    const server = await startRecordingServer((r) => (accepted.has(String(r.headers.authorization)) ? { status: 204 } : { status: 401, body: 'no' }));
+    try {
+      const f = path.join(dir, 'token');
+      writeFileSync(f, 'rw-token-1');
+      utimesSync(f, 2_000_000, 2_000_000);
+      const http = createHttpClient(buildConfig({ bearerTokenFile: f }, {}), { timeoutMs: 2000 });
+      const post = () => http.post(server.url + '/api/v1/write', Buffer.from([0]), { validateStatus: () => true });
+      assert.equal((await post()).status, 204);
+      accepted.clear();
+      accepted.add('Bearer rw-token-2');
+      writeFileSync(f, 'rw-token-2');
+      utimesSync(f, 2_000_000, 2_000_000);
+      assert.equal((await post()).status, 204);
+      // A token that stays rejected comes back as the 401 answer, after no more than one retry.
+      accepted.clear();
+      const before = server.requests.length;
+      assert.equal((await post()).status, 401);
+      assert.equal(server.requests.length - before, 1);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
