@@ -39,6 +39,8 @@ export interface SchedulerOptions {
 export class Scheduler {
   private readonly clock: () => number;
   private nextDue: number;
+  /** How far ahead of the clock nextDue was set: more than that means the clock went back. */
+  private aheadMs: number;
   private running?: Promise<void>;
   private task?: { stop(): unknown; destroy?(): unknown };
   private stopped = false;
@@ -46,6 +48,7 @@ export class Scheduler {
   constructor(private readonly o: SchedulerOptions) {
     this.clock = o.clock ?? Date.now;
     this.nextDue = this.clock() + o.phaseMs;
+    this.aheadMs = o.phaseMs;
     o.onInterval?.(o.policy.currentMs);
   }
 
@@ -62,10 +65,19 @@ export class Scheduler {
   tick(): Promise<void> | undefined {
     if (this.stopped || this.running) return undefined;
     const now = this.clock();
+    // The wall clock stepped back (NTP fixing a fresh VM's clock at boot, when the init script
+    // starts the agent): without this, the node would stay silent for as long as the step.
+    if (this.nextDue - now > this.aheadMs) this.nextDue = now;
     if (now < this.nextDue) return undefined;
     const startedAt = now;
-    this.running = this.o
-      .cycle(new Date(now))
+    // A cycle that throws synchronously is a failed cycle, not a crash of the cron callback.
+    let cycle: Promise<boolean>;
+    try {
+      cycle = this.o.cycle(new Date(now));
+    } catch (e) {
+      cycle = Promise.reject(e);
+    }
+    this.running = cycle
       .catch(() => false)
       .then((busy) => {
         const before = this.o.policy.currentMs;
@@ -77,6 +89,7 @@ export class Scheduler {
         const end = this.clock();
         while (next <= end) next += interval;
         this.nextDue = next;
+        this.aheadMs = next - end;
       })
       .finally(() => {
         this.running = undefined;

@@ -131,6 +131,50 @@ describe('schedule', () => {
     assert.deepEqual(starts, [0, 20000, 40000]);
   });
 
+  it('a wall clock stepped back (NTP at boot) does not silence the node for the size of the step', async () => {
+    let t = 3_600_000;
+    const starts: number[] = [];
+    const s = new Scheduler({
+      policy: new IntervalPolicy(15000, 60000, 4),
+      phaseMs: 0,
+      clock: () => t,
+      cycle: async (now) => (starts.push(now.getTime()), true),
+    });
+    await s.tick();
+    // One hour back, a second after the first cycle.
+    t = 1000;
+    await s.tick();
+    for (t = 2000; t <= 31000; t += 1000) await s.tick();
+    assert.deepEqual(starts, [3_600_000, 1000, 16000, 31000]);
+  });
+
+  it('a clock stepping forward runs at once and keeps the rhythm', async () => {
+    let t = 0;
+    const starts: number[] = [];
+    const s = new Scheduler({ policy: new IntervalPolicy(15000, 60000, 4), phaseMs: 0, clock: () => t, cycle: async (now) => (starts.push(now.getTime()), true) });
+    await s.tick();
+    t = 100_000;
+    await s.tick();
+    for (t = 101_000; t <= 130_000; t += 1000) await s.tick();
+    assert.deepEqual(starts, [0, 100_000, 115_000, 130_000]);
+  });
+
+  it('a cycle that throws synchronously is a failed cycle, not a crash', async () => {
+    let t = 0;
+    let calls = 0;
+    const s = new Scheduler({
+      policy: new IntervalPolicy(5000, 5000, 1),
+      phaseMs: 0,
+      clock: () => t,
+      cycle: (() => {
+        calls++;
+        throw new Error('sync boom');
+      }) as unknown as (now: Date) => Promise<boolean>,
+    });
+    for (; t <= 10000; t += 1000) await s.tick();
+    assert.equal(calls, 3);
+  });
+
   it('does nothing after stop', async () => {
     const h = harness({ fastMs: 5000, idleMs: 5000, idleAfter: 1, busyAt: () => true });
     await h.run(6000);
