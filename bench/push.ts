@@ -1,0 +1,130 @@
+/**
+ * Pushing 1k / 10k / 100k series (100k: a 500-executor cluster, 200 series per executor) to a
+ * real Pushgateway: the agent's Pushgateway sink (samples → prom-client text → PUT over a
+ * keep-alive axios client) against prom-client's own `Pushgateway` client pushing the same
+ * series from a registry, in one process and one run. Wall time per push (median) and this
+ * process's CPU per push (process.cpuUsage, so the Pushgateway's own work is not counted).
+ * prom-client is measured twice: push only (values already in the registry), and update +
+ * push (setting every gauge first, what an application does each cycle; the agent's sink
+ * always builds its registry from the cycle's samples).
+ */
+import { Gauge, Pushgateway, Registry } from 'prom-client';
+import { buildConfig } from '../agent/config';
+import { createHttpClient } from '../agent/http/client';
+import { log } from '../agent/log';
+import { gauge, type Family, type Sample } from '../agent/sample';
+import { createPushgatewaySink } from '../agent/sinks/pushgateway';
+import { startPushgateway, type Server } from '../test/helpers/servers';
+import { median, ms, ratio, table } from './proc';
+
+const EXECUTORS = 500;
+const BASE = {
+  cluster_id: '0101-120000-bench',
+  cluster_name: 'etl-nightly',
+  node_ip: '10.1.2.3',
+  role: 'driver',
+  instance_type: 'i3.xlarge',
+  spark_app_id: 'app-20261126054500-0000',
+};
+
+interface Shape {
+  families: Family[];
+  samples: Sample[];
+}
+
+function shape(n: number, node: string): Shape {
+  const perExecutor = Math.max(1, Math.round(n / EXECUTORS));
+  const families = Array.from({ length: perExecutor }, (_, k) => gauge(`bench_executor_metric_${k}`, `Benchmark series ${k} per executor.`));
+  const samples: Sample[] = [];
+  for (const f of families)
+    for (let e = 0; e < EXECUTORS && samples.length < n; e++) samples.push(f({ ...BASE, node, executor_id: String(e) }, e * 1.5 + 0.25));
+  return { families, samples };
+}
+
+export interface PushRow {
+  series: number;
+  client: string;
+  wall: number;
+  cpu: number;
+  runs: number;
+}
+
+async function timeRuns(runs: number, fn: () => Promise<void>): Promise<{ wall: number; cpu: number }> {
+  await fn(); // warm-up
+  const walls: number[] = [];
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    walls.push((performance.now() - t) / 1000);
+  }
+  const c = process.cpuUsage(cpu0);
+  return { wall: median(walls), cpu: (c.user + c.system) / 1e6 / runs };
+}
+
+export async function benchPush(sizes = [1_000, 10_000, 100_000]): Promise<PushRow[]> {
+  let pg: Server | undefined;
+  const rows: PushRow[] = [];
+  try {
+    pg = await startPushgateway(['--persistence.file=']);
+    const config = buildConfig({ pushgatewayUrl: pg.url }, {});
+    for (const n of sizes) {
+      const runs = n >= 100_000 ? 3 : n >= 10_000 ? 6 : 15;
+      // Ours: the sink exactly as the agent runs it.
+      const ours = shape(n, 'ours');
+      const sink = createPushgatewaySink({
+        url: pg.url,
+        job: 'bench',
+        clusterId: BASE.cluster_id,
+        node: 'ours',
+        http: createHttpClient(config, { timeoutMs: 120_000 }),
+        logger: log,
+      });
+      const o = await timeRuns(runs, () => sink.send({ samples: ours.samples, timestampMs: Date.now() }));
+      rows.push({ series: n, client: 'dbx-prom-agent sink', ...o, runs });
+
+      // Theirs: prom-client's Pushgateway over the same series in its own registry.
+      const theirs = shape(n, 'theirs');
+      const registry = new Registry();
+      const gauges = new Map<string, Gauge>();
+      for (const f of theirs.families)
+        gauges.set(f.name, new Gauge({ name: f.name, help: f.help, labelNames: [...Object.keys(BASE), 'node', 'executor_id'], registers: [registry] }));
+      const update = (): void => {
+        for (const s of theirs.samples) gauges.get(s.name)!.set(s.labels, s.value);
+      };
+      update();
+      const gateway = new Pushgateway(pg.url, { timeout: 120_000 }, registry);
+      const push = async (): Promise<void> => {
+        await gateway.push({ jobName: 'bench', groupings: { cluster_id: BASE.cluster_id, node: 'theirs' } });
+      };
+      const t1 = await timeRuns(runs, push);
+      rows.push({ series: n, client: 'prom-client Pushgateway (push)', ...t1, runs });
+      const t2 = await timeRuns(runs, async () => {
+        update();
+        await push();
+      });
+      rows.push({ series: n, client: 'prom-client Pushgateway (update + push)', ...t2, runs });
+    }
+  } finally {
+    await pg?.stop();
+  }
+  return rows;
+}
+
+export function formatPush(rows: PushRow[]): string {
+  const lines = [
+    table(
+      ['series', 'client', 'wall per push (median)', 'CPU per push', 'runs'],
+      rows.map((r) => [String(r.series), r.client, ms(r.wall), ms(r.cpu), String(r.runs)]),
+    ),
+  ];
+  for (const n of [...new Set(rows.map((r) => r.series))]) {
+    const ours = rows.find((r) => r.series === n && r.client.startsWith('dbx'))!;
+    const push = rows.find((r) => r.series === n && r.client.endsWith('(push)'))!;
+    const upd = rows.find((r) => r.series === n && r.client.endsWith('(update + push)'))!;
+    lines.push(
+      `${n} series: agent / prom-client wall ${ratio(ours.wall, push.wall)} (push only), ${ratio(ours.wall, upd.wall)} (update + push); CPU ${ratio(ours.cpu, push.cpu)}, ${ratio(ours.cpu, upd.cpu)}`,
+    );
+  }
+  return lines.join('\n');
+}
