@@ -71,14 +71,17 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
     probe: async (base) => Array.isArray(await probeClient.json(`${base}/api/v1/applications`)),
   });
   const driverProcess = new DriverProcessFinder(overrides.rootDir);
-  const endpointOutages = new Map<string, OutageLog>();
-  const outage = (endpoint: string): OutageLog => {
-    let o = endpointOutages.get(endpoint);
+  // One outage log per application and endpoint, so two applications' states do not toggle
+  // one log; entries of applications that ended are dropped.
+  const endpointOutages = new Map<string, { appId: string; log: OutageLog }>();
+  const outage = (endpoint: string, appId: string): OutageLog => {
+    const k = `${appId} ${endpoint}`;
+    let o = endpointOutages.get(k);
     if (!o) {
-      o = new OutageLog(logger, `Spark endpoint ${endpoint}`, 'warn');
-      endpointOutages.set(endpoint, o);
+      o = { appId, log: new OutageLog(logger, `Spark endpoint ${endpoint}`, 'warn') };
+      endpointOutages.set(k, o);
     }
-    return o;
+    return o.log;
   };
   const capLog = new OutageLog(logger, 'per-executor series cap', 'warn');
   const appsLog = new OutageLog(logger, 'application count', 'warn');
@@ -90,11 +93,11 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
     const labels: Labels = { endpoint, spark_app_id: appId };
     try {
       const samples = await run();
-      outage(endpoint).success({ spark_app_id: appId });
+      outage(endpoint, appId).success({ spark_app_id: appId });
       return { samples: [...samples, endpointUp(labels, 1)] };
     } catch (e) {
       const error = e instanceof Error ? e : new Error(String(e));
-      outage(endpoint).failure(error, { spark_app_id: appId });
+      outage(endpoint, appId).failure(error, { spark_app_id: appId });
       return { samples: [endpointUp(labels, 0)], error };
     }
   }
@@ -184,6 +187,7 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
       // A driver's UI lists its one application; a history server pointed at by mistake may
       // list hundreds of unfinished ones: read the first few, in Spark's order.
       const apps = running.slice(0, MAX_APPLICATIONS);
+      for (const [k, o] of endpointOutages) if (!apps.includes(o.appId)) endpointOutages.delete(k);
       if (running.length > MAX_APPLICATIONS)
         appsLog.failure(new Error(`${running.length} running applications at ${found.url}; reading the first ${MAX_APPLICATIONS}`));
       else appsLog.success();

@@ -193,6 +193,22 @@ describe('sources/spark', () => {
     assert.match(e.message, /GET http:\/\/127\.0\.0\.1:\d+\/api\/v1\/applications: applications: expected a JSON array, got object/);
   });
 
+  it('one application failing while another works: one warning, not one per cycle', async () => {
+    const second = '/api/v1/applications/app-20261124141210-0001';
+    spark.route('/api/v1/applications', { body: databricksFixture('applications-two.json') });
+    spark.route(`${second}/allexecutors`, { status: 500, body: 'boom', contentType: 'text/plain' });
+    spark.route(`${second}/jobs`, { body: '[]' });
+    spark.route(`${second}/stages`, { body: '[]' });
+    const src = makeSource({ sparkUrl: spark.url });
+    for (let i = 0; i < 3; i++) {
+      const samples = await src.collect(new Date());
+      assert.equal(value(samples, 'dbx_agent_spark_endpoint_up', { endpoint: 'executors', spark_app_id: 'app-20261124141210-0001' }), 0);
+      assert.equal(value(samples, 'dbx_agent_spark_endpoint_up', { endpoint: 'executors', spark_app_id: DATABRICKS_APP_ID }), 1);
+    }
+    assert.equal(warnings().length, 1);
+    assert.equal(warnings()[0]!.spark_app_id, 'app-20261124141210-0001');
+  });
+
   it('Spark not up yet: a quiet (info) rejection until the driver env file names the port', async () => {
     const envFile = path.join(root, 'driver-env.sh');
     const src = makeSource({ driverEnvFile: envFile }, { probePorts: [await freePort()] });
