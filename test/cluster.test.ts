@@ -16,7 +16,7 @@ function context(role: 'driver' | 'worker', ip: string): Record<string, string> 
     DB_CLUSTER_ID: CLUSTER_ID,
     DB_CLUSTER_NAME: 'simulated cluster',
     DB_IS_DRIVER: role === 'driver' ? 'TRUE' : 'FALSE',
-    DB_DRIVER_IP: '10.1.0.1',
+    DB_DRIVER_IP: '127.0.0.1', // loopback: Spark discovery may probe the driver IP
     DB_CONTAINER_IP: ip,
     DB_INSTANCE_TYPE: 'i3.xlarge',
     DB_IS_JOB_CLUSTER: 'FALSE',

@@ -16,7 +16,7 @@ const driverCtx = {
   DB_CLUSTER_ID: '0101-120000-abcd1234',
   DB_CLUSTER_NAME: 'etl nightly',
   DB_IS_DRIVER: 'TRUE',
-  DB_DRIVER_IP: '10.0.0.10',
+  DB_DRIVER_IP: '127.0.0.1', // loopback: Spark discovery probes the driver IP, and tests only talk to loopback
   DB_CONTAINER_IP: '10.0.0.10',
   DB_INSTANCE_TYPE: 'm5.xlarge',
   DB_IS_JOB_CLUSTER: 'FALSE',

@@ -11,7 +11,7 @@ const DRIVER_ENV = {
   DB_CLUSTER_ID: '0101-120000-abcd123',
   DB_CLUSTER_NAME: `Data Eng's "shared" cluster`,
   DB_IS_DRIVER: 'TRUE',
-  DB_DRIVER_IP: '10.0.1.4',
+  DB_DRIVER_IP: '127.0.0.1',
   DB_CONTAINER_IP: '10.0.1.4',
   DB_INSTANCE_TYPE: 'i3.xlarge',
   DB_IS_JOB_CLUSTER: 'FALSE',
