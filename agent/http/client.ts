@@ -68,6 +68,16 @@ export function authFor(config: Config): Auth {
   return s.auth;
 }
 
+function isLoopbackHttp(url: string): boolean {
+  try {
+    const u = new URL(url);
+    const h = u.hostname.replace(/^\[|\]$/g, '');
+    return u.protocol === 'http:' && (h === 'localhost' || h === '::1' || /^127\./.test(h));
+  } catch {
+    return false;
+  }
+}
+
 type RetriableConfig = InternalAxiosRequestConfig & { dbxAuthRetried?: boolean };
 
 export function createHttpClient(config: Config, opts: HttpOptions): AxiosInstance {
@@ -86,6 +96,9 @@ export function createHttpClient(config: Config, opts: HttpOptions): AxiosInstan
   });
   client.interceptors.request.use((req) => {
     req.httpsAgent = tls.agent();
+    // Plain http with credentials is allowed to loopback only (config.ts); an HTTP_PROXY in
+    // the environment must not carry that request, in clear, off the node.
+    if (req.proxy === undefined && isLoopbackHttp(client.getUri(req))) req.proxy = false;
     return req;
   });
   if (opts.withAuth === false) return client;

@@ -119,3 +119,24 @@ describe('http/client auth with validateStatus accepting every status (the remot
     }
   });
 });
+
+describe('http/client and HTTP_PROXY', () => {
+  it('never routes plain http to loopback (allowed with credentials) through a proxy from the environment', async () => {
+    const target = await startRecordingServer(() => ({ status: 200, body: '{}' }));
+    const proxy = await startRecordingServer(() => ({ status: 502, body: 'proxy' }));
+    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, http_proxy: process.env.http_proxy, NO_PROXY: process.env.NO_PROXY, no_proxy: process.env.no_proxy };
+    process.env.HTTP_PROXY = process.env.http_proxy = proxy.url;
+    delete process.env.NO_PROXY;
+    delete process.env.no_proxy;
+    try {
+      const http = createHttpClient(buildConfig({}, { DBX_PROM_BEARER_TOKEN: 'loopback-token-66' }), { timeoutMs: 2000 });
+      await http.get(target.url + '/m');
+      assert.equal(proxy.requests.length, 0);
+      assert.equal(target.requests[0]!.headers.authorization, 'Bearer loopback-token-66');
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+      await target.close();
+      await proxy.close();
+    }
+  });
+});
