@@ -21,9 +21,13 @@ export class OutageLog {
 
   failure(err: unknown, fields: Fields = {}): void {
     const message = err instanceof Error ? err.message : String(err);
+    // An error may say how loud it is: "Spark is not up yet" is expected in a cluster's first
+    // minutes and is logged at info, while a Spark answering garbage is a warning.
+    const asked = (err as { outageLevel?: unknown } | null)?.outageLevel;
+    const level = asked === 'info' || asked === 'warn' || asked === 'error' ? asked : this.level;
     if (this.failures === 0) {
       this.since = Date.now();
-      this.logger[this.level](`${this.what} failed; further failures are logged at debug until it recovers`, {
+      this.logger[level](`${this.what} failed; further failures are logged at debug until it recovers`, {
         ...fields,
         error: message,
       });

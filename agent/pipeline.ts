@@ -35,27 +35,34 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
+async function collectOne(
+  src: Source,
+  now: Date,
+  timeoutMs: number,
+  outage: OutageLog | undefined,
+): Promise<{ samples: Sample[]; result: SourceResult }> {
+  const started = performance.now();
+  try {
+    // The call itself may throw synchronously: keep it inside the try.
+    const samples = await withTimeout(Promise.resolve().then(() => src.collect(now)), timeoutMs, `source ${src.name}`);
+    outage?.success();
+    return { samples, result: { source: src.name, ok: true, seconds: (performance.now() - started) / 1000 } };
+  } catch (e) {
+    outage?.failure(e);
+    const error = e instanceof Error ? e.message : String(e);
+    return { samples: [], result: { source: src.name, ok: false, seconds: (performance.now() - started) / 1000, error } };
+  }
+}
+
 export async function collectAll(
   sources: readonly Source[],
   now: Date,
   timeoutMs: number,
   outages: Map<string, OutageLog>,
 ): Promise<{ samples: Sample[]; results: SourceResult[] }> {
-  const settled = await Promise.all(
-    sources.map(async (src) => {
-      const started = performance.now();
-      try {
-        // The call itself may throw synchronously: keep it inside the try.
-        const samples = await withTimeout(Promise.resolve().then(() => src.collect(now)), timeoutMs, `source ${src.name}`);
-        outages.get(src.name)?.success();
-        return { samples, result: { source: src.name, ok: true, seconds: (performance.now() - started) / 1000 } };
-      } catch (e) {
-        outages.get(src.name)?.failure(e);
-        const error = e instanceof Error ? e.message : String(e);
-        return { samples: [] as Sample[], result: { source: src.name, ok: false, seconds: (performance.now() - started) / 1000, error } };
-      }
-    }),
-  );
+  const run = (list: readonly Source[]) =>
+    Promise.all(list.map((src) => collectOne(src, now, timeoutMs, outages.get(src.name))));
+  const settled = [...(await run(sources.filter((s) => !s.last))), ...(await run(sources.filter((s) => s.last)))];
   const samples: Sample[] = [];
   const results: SourceResult[] = [];
   for (const s of settled) {

@@ -109,4 +109,42 @@ describe('pipeline', () => {
     assert.equal(find(second.samples, 'dbx_agent_last_push_timestamp_seconds', { sink: 'bad' }), undefined);
     assert.equal(good.batches.length, 2);
   });
+
+  it('collects a `last` source after the others, so self metrics include this cycle', async () => {
+    const stats = new AgentStats();
+    const dropped = gauge('test_dropped', 'Recorded by a source during the cycle.');
+    const p = new Pipeline({
+      sources: [
+        createSelfSource(stats),
+        source('records', async () => {
+          await new Promise((r) => setTimeout(r, 20));
+          stats.set(dropped, {}, 7);
+          return [];
+        }),
+      ],
+      sinks: [],
+      baseLabels: {},
+      stats,
+      logger: log,
+      sourceTimeoutMs: 1000,
+    });
+    const r = await p.cycle();
+    assert.equal(find(r.samples, 'test_dropped')?.value, 7);
+  });
+
+  it('logs at the level a failure asks for (Spark not up yet is info)', async () => {
+    const notUp = Object.assign(new Error('Spark is not up yet'), { outageLevel: 'info' as const });
+    const p = new Pipeline({
+      sources: [source('spark', async () => { throw notUp; })],
+      sinks: [],
+      baseLabels: {},
+      stats: new AgentStats(),
+      logger: log,
+      sourceTimeoutMs: 1000,
+    });
+    await p.cycle();
+    await p.cycle();
+    const mine = lines.map((l) => JSON.parse(l) as { level: string; msg: string }).filter((l) => l.msg.includes('spark'));
+    assert.deepEqual(mine.map((l) => l.level), ['info']);
+  });
 });
