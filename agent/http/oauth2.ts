@@ -7,6 +7,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import type { OAuth2Config } from '../config';
 import { registerSecret, replaceSecret } from '../log';
+import { explainTlsError } from './tls';
 
 export class AuthError extends Error {
   constructor(message: string) {
@@ -53,7 +54,7 @@ export function describeTokenError(e: unknown): string {
     const desc = d && typeof d.error_description === 'string' ? d.error_description.slice(0, 160) : '';
     return `HTTP ${e.response.status}${code ? ` ${code}` : ''}${desc ? `: ${desc}` : ''}`;
   }
-  if (axios.isAxiosError(e)) return e.code ? `${e.code}: ${e.message}` : e.message;
+  if (axios.isAxiosError(e)) return explainTlsError(e.code, e.message) ?? (e.code ? `${e.code}: ${e.message}` : e.message);
   return e instanceof Error ? e.message : String(e);
 }
 

@@ -6,7 +6,11 @@
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tempDir } from '../helpers/servers';
+import { makePki, type Pki } from '../helpers/certs';
 import { startRecordingServer, type RecordingServer, type Recorded } from '../helpers/recording-server';
 import { buildConfig, type FlagValues } from '../../agent/config';
 import { createHttpClient, describeHttpError } from '../../agent/http/client';
@@ -165,6 +169,38 @@ describe('http/oauth2', () => {
     const http = createHttpClient(config(), { timeoutMs: 2000 });
     await http.get(`${idp.server.url}/resource`);
     assert.equal(redact('token access-token-1 leaked'), 'token [REDACTED] leaked');
+  });
+
+  describe('token endpoint over TLS', () => {
+    let pki: Pki;
+    let server: https.Server;
+    let url: string;
+    before(async () => {
+      pki = makePki();
+      server = https.createServer({ cert: readFileSync(pki.server.cert), key: readFileSync(pki.server.key) }, (_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ access_token: 'tls-access-token-9', expires_in: 60 }));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
+    });
+    after(async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      pki.cleanup();
+    });
+
+    const source = (caFile: string) => {
+      const c = buildConfig({ oauth2TokenUrl: url, oauth2ClientId: 'x', caFile }, { DBX_PROM_OAUTH2_CLIENT_SECRET: SECRET });
+      return new OAuth2TokenSource(c.auth.oauth2!, createHttpClient(c, { timeoutMs: 2000, withAuth: false }), () => SECRET);
+    };
+
+    it('verifies the token endpoint with the configured CA', async () => {
+      assert.equal(await source(pki.ca.cert).token(), 'tls-access-token-9');
+    });
+
+    it('refuses a token endpoint signed by another CA, saying so', async () => {
+      await assert.rejects(source(pki.otherCa.cert).token(), /OAuth2 token request failed: TLS: server certificate is not signed by a trusted CA/);
+    });
   });
 
   describe('pure parts', () => {
