@@ -108,52 +108,81 @@ function sampleBodySize(s: WireSample): number {
   return 1 + 8 + 1 + int64Size(s.timestampMs);
 }
 
+/** The encoded `labels` fields (tag, length, Label body each) of one label set. */
+function encodeLabels(labels: readonly Label[]): Buffer {
+  const lens: number[] = [];
+  let size = 0;
+  for (const [name, value] of labels) {
+    const n = utf8Length(name);
+    const v = utf8Length(value);
+    lens.push(n, v);
+    const l = labelBodySize(n, v);
+    size += 1 + varintSize(l) + l;
+  }
+  const buf = Buffer.allocUnsafe(size);
+  let pos = 0;
+  let k = 0;
+  for (const [name, value] of labels) {
+    const n = lens[k++]!;
+    const v = lens[k++]!;
+    buf[pos++] = TAG_1_LEN;
+    pos = writeVarint(buf, pos, labelBodySize(n, v));
+    buf[pos++] = TAG_1_LEN;
+    pos = writeVarint(buf, pos, n);
+    pos = writeString(buf, pos, name, n);
+    buf[pos++] = TAG_2_LEN;
+    pos = writeVarint(buf, pos, v);
+    pos = writeString(buf, pos, value, v);
+  }
+  return buf;
+}
+
 /**
- * Encodes a WriteRequest. Pass one: the byte length of every string and nested message; pass
- * two: write them into one Buffer. No intermediate objects per field.
+ * Encoded labels by label-set array. The series tracker hands the same (never mutated) array
+ * for a series every cycle, so a series' labels are encoded once in its life and copied after
+ * that: most of a request's bytes are labels. Weak, so a vanished series takes its bytes along.
+ */
+const labelCache = new WeakMap<readonly Label[], Buffer>();
+
+function labelBytes(labels: readonly Label[]): Buffer {
+  let b = labelCache.get(labels);
+  if (b === undefined) {
+    b = encodeLabels(labels);
+    labelCache.set(labels, b);
+  }
+  return b;
+}
+
+/**
+ * Encodes a WriteRequest. Pass one: the size of every TimeSeries (labels encoded or taken from
+ * the cache); pass two: write them into one Buffer. Label arrays are treated as immutable.
  */
 export function encodeWriteRequest(series: readonly WireSeries[]): Buffer {
-  // Sizes, in the order pass two consumes them: per series [seriesLen, (nameLen, valueLen)*].
-  const sizes: number[] = [];
+  const parts: Buffer[] = new Array<Buffer>(series.length);
+  const bodies: number[] = new Array<number>(series.length);
   let total = 0;
-  for (const ts of series) {
-    const at = sizes.length;
-    sizes.push(0);
-    let body = 0;
-    for (const [name, value] of ts.labels) {
-      const n = utf8Length(name);
-      const v = utf8Length(value);
-      sizes.push(n, v);
-      const l = labelBodySize(n, v);
-      body += 1 + varintSize(l) + l;
-    }
+  for (let i = 0; i < series.length; i++) {
+    const ts = series[i]!;
+    const lb = labelBytes(ts.labels);
+    let body = lb.length;
     for (const s of ts.samples) {
       checkTimestamp(s.timestampMs);
       const l = sampleBodySize(s);
       body += 1 + varintSize(l) + l;
     }
-    sizes[at] = body;
+    parts[i] = lb;
+    bodies[i] = body;
     total += 1 + varintSize(body) + body;
   }
 
   const buf = Buffer.allocUnsafe(total);
   let pos = 0;
-  let k = 0;
-  for (const ts of series) {
+  for (let i = 0; i < series.length; i++) {
+    const ts = series[i]!;
     buf[pos++] = TAG_1_LEN;
-    pos = writeVarint(buf, pos, sizes[k++]!);
-    for (const [name, value] of ts.labels) {
-      const n = sizes[k++]!;
-      const v = sizes[k++]!;
-      buf[pos++] = TAG_1_LEN;
-      pos = writeVarint(buf, pos, labelBodySize(n, v));
-      buf[pos++] = TAG_1_LEN;
-      pos = writeVarint(buf, pos, n);
-      pos = writeString(buf, pos, name, n);
-      buf[pos++] = TAG_2_LEN;
-      pos = writeVarint(buf, pos, v);
-      pos = writeString(buf, pos, value, v);
-    }
+    pos = writeVarint(buf, pos, bodies[i]!);
+    const lb = parts[i]!;
+    pos += lb.copy(buf, pos);
     for (const s of ts.samples) {
       buf[pos++] = TAG_2_LEN;
       pos = writeVarint(buf, pos, sampleBodySize(s));

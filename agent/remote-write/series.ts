@@ -22,7 +22,7 @@ export interface TargetLabels {
   instance?: string;
 }
 
-export type BuildResult = { labels: Label[]; key: string } | { invalid: string };
+export type BuildResult = { labels: Label[] } | { invalid: string };
 
 /** Where an output label's value comes from. */
 const FROM_NAME = 0;
@@ -31,12 +31,21 @@ const FROM_INSTANCE = 2;
 
 interface Step {
   readonly out: string;
-  /** `<out length>:<out>`, the key's fixed part for this label. */
-  readonly prefix: string;
+  /** FNV-1a of `out`, mixed into the series hash. */
+  readonly hash: number;
   /** A sample label name, or one of the FROM_ constants. */
   readonly src: string | number;
   /** Set when the source name is not a valid label name: the sample is invalid if it has a value. */
   readonly invalid?: string;
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+function fnv(text: string): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
+  return h >>> 0;
 }
 
 /**
@@ -47,7 +56,7 @@ interface Step {
 type Plan = { steps: readonly Step[] } | { invalid: string };
 
 function makePlan(labelNames: readonly string[], target: TargetLabels): Plan {
-  const step = (out: string, src: string | number, invalid?: string): Step => ({ out, prefix: `${out.length}:${out}`, src, invalid });
+  const step = (out: string, src: string | number, invalid?: string): Step => ({ out, hash: fnv(out), src, invalid });
   const steps: Step[] = [step('__name__', FROM_NAME)];
   for (const name of labelNames) {
     // `__` names are reserved for Prometheus internals; a sample must not set `__name__` twice.
@@ -64,25 +73,28 @@ function makePlan(labelNames: readonly string[], target: TargetLabels): Plan {
   return { steps };
 }
 
-/** The series key of a sample under a plan (values looked up, empty ones skipped), or why it is invalid. */
-function planKey(steps: readonly Step[], s: Sample, target: TargetLabels): string | { invalid: string } {
-  let key = '';
+function valueOf(step: Step, s: Sample, target: TargetLabels): string {
+  return step.src === FROM_NAME ? s.name : step.src === FROM_JOB ? target.job : step.src === FROM_INSTANCE ? target.instance! : (s.labels[step.src as string] ?? '');
+}
+
+/**
+ * A 32-bit FNV-1a hash of the label set a plan gives a sample (empty values skipped), or why
+ * the sample is invalid. No string is built: several times cheaper than a string key per
+ * sample. Equal hashes are checked label by label (`sameLabels`), so a collision (likely once
+ * among ~100k series) costs a comparison, never a wrong series.
+ */
+function planHash(steps: readonly Step[], s: Sample, target: TargetLabels): number | { invalid: string } {
+  let h = FNV_OFFSET;
   for (const step of steps) {
     const v = valueOf(step, s, target);
     // A label with an empty value is no label (Prometheus data model): leave it out.
     if (v === '') continue;
     if (step.invalid !== undefined) return { invalid: `${step.invalid} of ${s.name}` };
-    // Length-prefixed, so no value can fake a separator: the key is injective.
-    key += step.prefix;
-    key += v.length;
-    key += ':';
-    key += v;
+    h = Math.imul(h ^ step.hash, FNV_PRIME);
+    for (let i = 0; i < v.length; i++) h = Math.imul(h ^ v.charCodeAt(i), FNV_PRIME);
+    h = Math.imul(h ^ 0xffff, FNV_PRIME);
   }
-  return key;
-}
-
-function valueOf(step: Step, s: Sample, target: TargetLabels): string {
-  return step.src === FROM_NAME ? s.name : step.src === FROM_JOB ? target.job : step.src === FROM_INSTANCE ? target.instance! : (s.labels[step.src as string] ?? '');
+  return h >>> 0;
 }
 
 function planLabels(steps: readonly Step[], s: Sample, target: TargetLabels): Label[] {
@@ -94,14 +106,26 @@ function planLabels(steps: readonly Step[], s: Sample, target: TargetLabels): La
   return labels;
 }
 
-/** The sorted label set of one sample (and its series key), or why it cannot be sent. */
+/** Whether a sample under a plan has exactly these labels. */
+function sameLabels(labels: readonly Label[], steps: readonly Step[], s: Sample, target: TargetLabels): boolean {
+  let j = 0;
+  for (const step of steps) {
+    const v = valueOf(step, s, target);
+    if (v === '') continue;
+    const l = labels[j++];
+    if (l === undefined || l[0] !== step.out || l[1] !== v) return false;
+  }
+  return j === labels.length;
+}
+
+/** The sorted label set of one sample, or why it cannot be sent. */
 export function seriesLabels(s: Sample, target: TargetLabels): BuildResult {
   if (!METRIC_NAME.test(s.name)) return { invalid: `metric name "${s.name}"` };
   const plan = makePlan(Object.keys(s.labels), target);
   if ('invalid' in plan) return { invalid: `${plan.invalid} of ${s.name}` };
-  const key = planKey(plan.steps, s, target);
-  if (typeof key !== 'string') return key;
-  return { labels: planLabels(plan.steps, s, target), key };
+  const h = planHash(plan.steps, s, target);
+  if (typeof h !== 'number') return h;
+  return { labels: planLabels(plan.steps, s, target) };
 }
 
 /** Caches plans by label-name list, and metric-name checks; bounded, since names are bounded but not trusted. */
@@ -129,13 +153,6 @@ class PlanCache {
   }
 }
 
-/** A stable, injective identity of a label set (the same as the tracker's keys). */
-export function seriesKey(labels: readonly Label[]): string {
-  let k = '';
-  for (const [n, v] of labels) k += `${n.length}:${n}${v.length}:${v}`;
-  return k;
-}
-
 export interface CycleSeries {
   series: WireSeries[];
   /** Samples dropped as invalid, with the first reason (for one log line). */
@@ -157,11 +174,12 @@ interface Known {
  * cycle's timestamp, so Prometheus ends it at once instead of after the 5-minute lookback
  * (prometheus.io/docs/prometheus/latest/querying/basics/#staleness). Scrapes do the same.
  *
- * Known series keep their label arrays between cycles: a cycle builds one key string per
- * sample and new label arrays only for new series.
+ * Known series keep their label arrays between cycles, found by hash: a cycle builds label
+ * arrays only for new series.
  */
 export class SeriesTracker {
-  private readonly known = new Map<string, Known>();
+  /** Hash → the series with that hash (almost always one). */
+  private readonly known = new Map<number, Known[]>();
   private readonly plans = new PlanCache();
   private cycleNo = 0;
 
@@ -174,16 +192,29 @@ export class SeriesTracker {
     let firstInvalid: string | undefined;
     for (const s of samples) {
       const plan = this.plans.plan(s, this.target);
-      const key = 'invalid' in plan ? { invalid: `${plan.invalid} of ${s.name}` } : planKey(plan.steps, s, this.target);
-      if (typeof key !== 'string') {
+      if ('invalid' in plan) {
         invalid++;
-        firstInvalid ??= key.invalid;
+        firstInvalid ??= `${plan.invalid} of ${s.name}`;
         continue;
       }
-      let k = this.known.get(key);
+      const h = planHash(plan.steps, s, this.target);
+      if (typeof h !== 'number') {
+        invalid++;
+        firstInvalid ??= h.invalid;
+        continue;
+      }
+      let bucket = this.known.get(h);
+      let k: Known | undefined;
+      if (bucket !== undefined)
+        for (const x of bucket)
+          if (sameLabels(x.labels, plan.steps, s, this.target)) {
+            k = x;
+            break;
+          }
       if (k === undefined) {
-        k = { labels: planLabels((plan as { steps: readonly Step[] }).steps, s, this.target), seen: no };
-        this.known.set(key, k);
+        k = { labels: planLabels(plan.steps, s, this.target), seen: no };
+        if (bucket === undefined) this.known.set(h, (bucket = []));
+        bucket.push(k);
       } else if (k.seen === no) {
         // Two samples of one series in one cycle would be a duplicate timestamp: keep the first.
         continue;
@@ -191,13 +222,19 @@ export class SeriesTracker {
       series.push({ labels: k.labels, samples: [{ value: s.value, timestampMs }] });
     }
     let stale = 0;
-    for (const [key, k] of this.known) {
-      if (k.seen === no) continue;
-      // Seen in an earlier cycle and not now: entries are removed once marked, so this is the
-      // first cycle without it.
-      series.push({ labels: k.labels, samples: [{ value: NaN, timestampMs, stale: true }] });
-      this.known.delete(key);
-      stale++;
+    for (const [h, bucket] of this.known) {
+      let gone = 0;
+      for (const k of bucket) {
+        if (k.seen === no) continue;
+        // Seen in an earlier cycle and not now; entries are removed once marked, so this is
+        // the first cycle without it.
+        series.push({ labels: k.labels, samples: [{ value: NaN, timestampMs, stale: true }] });
+        gone++;
+      }
+      if (gone === 0) continue;
+      stale += gone;
+      if (gone === bucket.length) this.known.delete(h);
+      else this.known.set(h, bucket.filter((k) => k.seen === no));
     }
     return { series, invalid, firstInvalid, stale };
   }
@@ -209,7 +246,8 @@ export class SeriesTracker {
    */
   endAll(timestampMs: number): WireSeries[] {
     const out: WireSeries[] = [];
-    for (const k of this.known.values()) out.push({ labels: k.labels, samples: [{ value: NaN, timestampMs, stale: true }] });
+    for (const bucket of this.known.values())
+      for (const k of bucket) out.push({ labels: k.labels, samples: [{ value: NaN, timestampMs, stale: true }] });
     this.known.clear();
     return out;
   }

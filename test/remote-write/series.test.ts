@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SeriesTracker, chunk, seriesKey, seriesLabels } from '../../agent/remote-write/series';
+import { SeriesTracker, chunk, seriesLabels } from '../../agent/remote-write/series';
 import { gauge } from '../../agent/sample';
 
 const up = gauge('test_up', 'Test gauge.');
@@ -48,8 +48,26 @@ describe('remote-write/series', () => {
     );
   });
 
-  it('series keys are injective even when values contain separators', () => {
-    assert.notEqual(seriesKey([['a', 'b1:c'], ['d', 'e']]), seriesKey([['a', 'b'], ['1:cd', 'e']]));
+  it('tells every distinct label set apart, and marks exactly the vanished ones stale (property)', () => {
+    const labelSet = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'job'), fc.constantFrom('', 'x', 'y', 'x:y', '1:x', 'é'), { maxKeys: 4 });
+    fc.assert(
+      fc.property(fc.array(labelSet, { maxLength: 30 }), fc.array(labelSet, { maxLength: 30 }), (first, second) => {
+        const canon = (l: Record<string, string>): string => {
+          const r = seriesLabels(up(l, 0), { job: 'j' });
+          return 'labels' in r ? JSON.stringify(r.labels) : 'invalid';
+        };
+        const t = new SeriesTracker({ job: 'j' });
+        const c1 = t.cycle(first.map((l) => up(l, 1)), 1000);
+        const set1 = new Set(first.map(canon));
+        assert.equal(c1.series.length, set1.size);
+        const c2 = t.cycle(second.map((l) => up(l, 2)), 2000);
+        const set2 = new Set(second.map(canon));
+        const stale = c2.series.filter((s) => s.samples[0]!.stale).map((s) => JSON.stringify(s.labels));
+        assert.deepEqual(stale.sort(), [...set1].filter((k) => !set2.has(k)).sort());
+        assert.equal(c2.series.length - stale.length, set2.size);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('emits one staleness marker at the new timestamp for a series that disappeared', () => {
