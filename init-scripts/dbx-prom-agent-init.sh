@@ -367,7 +367,11 @@ write_if_changed() {
 find_artifacts() {
   local self_dir
   if [ -n "${DBX_PROM_ARTIFACTS:-}" ]; then
-    echo "${DBX_PROM_ARTIFACTS%/}"
+    # Volumes are mounted at /Volumes on the node; the dbfs: form is what the UI often shows.
+    case "$DBX_PROM_ARTIFACTS" in
+      dbfs:/Volumes/*) echo "${DBX_PROM_ARTIFACTS#dbfs:}" ;;
+      *) echo "${DBX_PROM_ARTIFACTS%/}" ;;
+    esac
     return 0
   fi
   # Runtime 19+ standard access mode: no custom variables. Try the folder this script came from.

@@ -118,6 +118,9 @@ describe('init script (dbx-prom-agent-init.sh)', function () {
       assert.equal(un.code, 0, un.stderr);
       assert.deepEqual(driver.processes(), []);
       assert.equal(existsSync(driver.installDir), false);
+      const status = await driver.run(['status']);
+      assert.equal(status.code, 3);
+      assert.match(status.stdout, /^not running/);
       const left = await pushgatewaySeries(pg.url);
       assert.equal(left.some((x) => x.group.node === 'driver-node'), false, 'driver group deleted');
       assert.equal(left.some((x) => x.group.node === 'worker-node-1'), true, 'worker untouched');
@@ -131,6 +134,9 @@ describe('init script (dbx-prom-agent-init.sh)', function () {
       assert.equal((await s.run()).code, 0);
       const sup = s.supervisorPid()!;
       const first = s.agentPid()!;
+      const status = await s.run(['status']);
+      assert.equal(status.code, 0);
+      assert.match(status.stdout, new RegExp(`^supervisor ${sup} running, agent pid ${first}`));
       process.kill(first, 'SIGKILL');
       await waitFor(async () => s.agentPid() !== undefined && s.agentPid() !== first, 20000, 'a restarted agent');
       assert.equal(s.supervisorPid(), sup);
@@ -192,6 +198,12 @@ describe('init script (dbx-prom-agent-init.sh)', function () {
         setup: () => sandbox(driverCtx),
         extra: { DBX_PROM_UNAME_M: 'riscv64' },
         line: /error: unsupported architecture 'riscv64'/,
+      },
+      {
+        what: 'no artifacts folder at all',
+        setup: () => sandbox(driverCtx),
+        extra: { DBX_PROM_ARTIFACTS: '' },
+        line: /error: DBX_PROM_ARTIFACTS is not set/,
       },
       {
         what: 'a missing artifacts folder',
