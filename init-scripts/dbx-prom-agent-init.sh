@@ -485,9 +485,10 @@ install() {
   fi
   log_lines=$(wc -l <"$AGENT_LOG" 2>/dev/null || echo 0)
   pid=$(start_supervisor) || fail "the supervisor did not start (see $AGENT_LOG)"
-  # The agent checks its settings at once: wait (at most 5 s) until it runs or exits with a
-  # configuration error, and report that here, in the init script log where operators look.
-  for _ in $(seq 1 50); do
+  # The agent checks its settings at once: wait until it runs or exits with a configuration
+  # error (a fraction of a second; at most 10 s on a loaded node), and report that here, in the
+  # init script log where operators look.
+  for _ in $(seq 1 100); do
     [ -f "$EXIT_FILE" ] && break
     tail -n +$((log_lines + 1)) "$AGENT_LOG" 2>/dev/null | grep -q '"msg":"agent running"' && break
     sleep 0.1
