@@ -4,7 +4,11 @@
  * fresh ones just before gc runs.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { runAgent } from './helpers/agent';
+import { makePki, type Pki } from './helpers/certs';
+import { startSecurePushgateway, type SecureServer } from './helpers/secure-servers';
 import { startPushgateway, freePort, type Server } from './helpers/servers';
 import { groupingPath } from '../agent/sinks/grouping-key';
 import { parseGroups, type PushgatewayGroup } from '../agent/pushgateway/groups';
@@ -132,5 +136,51 @@ describe('gc (Pushgateway janitor)', function () {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /cannot read Pushgateway groups/);
     assert.equal(r.stdout, '');
+  });
+});
+
+describe('gc behind TLS and basic auth (the agent flags)', function () {
+  this.timeout(60000);
+  const USER = 'janitor';
+  const PASSWORD = 'gc-secret-password-1';
+  let pki: Pki;
+  let pg: SecureServer;
+  let pwFile: string;
+
+  before(async () => {
+    pki = makePki();
+    pwFile = path.join(pki.dir, 'pw');
+    writeFileSync(pwFile, PASSWORD);
+    pg = await startSecurePushgateway({ certFile: pki.server.cert, keyFile: pki.server.key, basicAuth: { [USER]: PASSWORD } });
+  });
+  after(async () => {
+    await pg?.stop();
+    pki?.cleanup();
+  });
+
+  it('reads and deletes with --ca-file and --basic-auth-*, and fails (exit 1) without them', async () => {
+    // This helper's Pushgateway keeps Debian's shared persistence file: a job of our own keeps
+    // groups other tests left there out of this test.
+    const job = `gc-tls-${process.pid}`;
+    const auth = ['--ca-file', pki.ca.cert, '--basic-auth-user', USER, '--basic-auth-password-file', pwFile, '--job', job];
+    const pushed = await runAgent(['once', '--pushgateway-url', pg.url, ...auth, '--sources', 'self', '--node-name', 'gone'], {
+      DB_CLUSTER_ID: '0101-abc',
+    });
+    assert.equal(pushed.code, 0, pushed.stderr);
+    await sleep(MAX_AGE_S * 1000 + 1500);
+
+    const anonymous = await runAgent(['gc', '--pushgateway-url', pg.url, '--ca-file', pki.ca.cert, '--job', job, '--max-age', `${MAX_AGE_S}s`]);
+    assert.equal(anonymous.code, 1);
+    assert.match(anonymous.stderr, /HTTP 401/);
+
+    const r = await runAgent(['gc', '--pushgateway-url', pg.url, ...auth, '--max-age', `${MAX_AGE_S}s`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split('\n').filter(Boolean).length, 1, r.stdout);
+    assert.match(r.stdout, new RegExp(`^deleted job="${job}" cluster_id="0101-abc" node="gone" `));
+    assert.ok(!`${r.stdout}${r.stderr}${anonymous.stderr}`.includes(PASSWORD), 'password printed');
+
+    const again = await runAgent(['gc', '--pushgateway-url', pg.url, ...auth, '--max-age', `${MAX_AGE_S}s`, '--dry-run']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, '');
   });
 });
