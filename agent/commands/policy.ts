@@ -8,7 +8,7 @@ import {
   buildPolicy, defaultSecretKey, PolicyError, renderPolicy, SECRET_ENV, type InitScriptLocation,
 } from '../databricks/policy';
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /** Agent flags the policy command takes directly (the common ones); anything else goes by --env. */
 const DIRECT = ['pushgatewayUrl', 'remoteWriteUrl', 'job', 'interval', 'idleInterval', 'labels'] as const;
@@ -19,8 +19,8 @@ export interface PolicyFlags {
   initScript?: string;
   initScriptIndex?: string;
   secretScope?: string;
-  secret: string[];
-  env: string[];
+  secret?: string[];
+  env?: string[];
   hidden?: boolean;
   [key: string]: unknown;
 }
@@ -32,7 +32,7 @@ export function policyFromFlags(flags: PolicyFlags): string {
     const v = flags[key];
     if (typeof v === 'string') env[AGENT_OPTIONS.find((o) => o.key === key)!.env] = v;
   }
-  for (const kv of flags.env) {
+  for (const kv of flags.env ?? []) {
     const eq = kv.indexOf('=');
     if (eq <= 0) throw new ConfigError('--env', `"${kv}" is not NAME=VALUE`);
     env[kv.slice(0, eq)] = kv.slice(eq + 1);
@@ -42,7 +42,8 @@ export function policyFromFlags(flags: PolicyFlags): string {
       throw new ConfigError(url, `"${env[url]}" must start with http:// or https://`);
 
   const secrets: Record<string, string> = {};
-  const secretArgs = flags.secret.length > 0 || flags.secretScope === undefined ? flags.secret : ['DBX_PROM_BEARER_TOKEN'];
+  const given = flags.secret ?? [];
+  const secretArgs = given.length > 0 || flags.secretScope === undefined ? given : ['DBX_PROM_BEARER_TOKEN'];
   for (const s of secretArgs) {
     const eq = s.indexOf('=');
     const name = eq < 0 ? s : s.slice(0, eq);
@@ -86,9 +87,8 @@ export function policyCommand(): Command {
       '--secret <NAME[=key]>',
       `a setting read from the secret scope (repeatable; default key: the name in lower case with dashes; default with --secret-scope: DBX_PROM_BEARER_TOKEN). Secrets: ${[...SECRET_ENV].join(', ')}`,
       collect,
-      [] as string[],
     )
-    .option('--env <NAME=VALUE>', 'any other DBX_PROM_* setting to pin (repeatable)', collect, [] as string[])
+    .option('--env <NAME=VALUE>', 'any other DBX_PROM_* setting to pin (repeatable)', collect)
     .option('--hidden', 'hide the pinned attributes in the cluster UI');
   for (const key of DIRECT) {
     const o = AGENT_OPTIONS.find((x) => x.key === key)!;
