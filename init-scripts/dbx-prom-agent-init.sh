@@ -26,8 +26,8 @@
 #   DBX_PROM_ROOT, DBX_PROM_UNAME_M   for tests only: a prefix for every local path, and `uname -m`
 #
 # Databricks Runtime 19+ in standard access mode hands init scripts only its own variables
-# (DB_*): then set ARTIFACTS_DEFAULT below, or keep this script in the artifacts folder, and put
-# the settings in dbx-prom-agent.env there.
+# (DB_*), not spark_env_vars: there, set ARTIFACTS_DEFAULT below in the copy you upload, and put
+# the settings in dbx-prom-agent.env in the artifacts folder.
 
 set -u
 umask 077
