@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BUNDLE, requireBundle } from './helpers/agent';
-import { INIT_SCRIPT, createSandbox, requireSea, type Sandbox } from './helpers/init-sandbox';
+import { INIT_SCRIPT, createSandbox, listeningPorts, requireSea, type Sandbox } from './helpers/init-sandbox';
 import { pushgatewaySeries, startPushgateway, tempDir, waitFor, type Server } from './helpers/servers';
 
 const driverCtx = {
@@ -101,6 +101,10 @@ describe('init script (dbx-prom-agent-init.sh)', function () {
         assert.equal(l.team, 'platform', 'the init script env wins over the env file');
         assert.equal(load(node).group.job, 'databricks');
       }
+
+      // No port is opened on the cluster (6062 on the driver belongs to Databricks): it only pushes.
+      for (const s of [driver, worker])
+        for (const p of s.processes()) assert.deepEqual(listeningPorts(p.pid), [], `${p.cmdline} listens`);
 
       // A second run changes nothing and starts no second agent.
       const before = { sup: driver.supervisorPid(), agent: driver.agentPid(), procs: driver.processes().map((p) => p.pid).sort() };

@@ -5,7 +5,7 @@
  * sandbox started (found by its unique root path in /proc/<pid>/cmdline, then killed by pid).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanEnv } from './agent';
 import { tempDir, waitFor } from './servers';
@@ -125,4 +125,34 @@ export function createSandbox(
     },
   };
   return sandbox;
+}
+
+/** Local ports a process listens on (TCP and UDP, v4 and v6), from its fds and /proc/net. */
+export function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  const ports: number[] = [];
+  for (const table of ['tcp', 'tcp6', 'udp', 'udp6']) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10) continue;
+      // TCP state 0A is LISTEN; a bound UDP socket (state 07) receives without listening.
+      const bound = table.startsWith('tcp') ? f[3] === '0A' : f[3] === '07';
+      if (bound && inodes.has(f[9]!)) ports.push(parseInt(f[1]!.split(':')[1]!, 16));
+    }
+  }
+  return ports;
 }
