@@ -27,6 +27,16 @@ export interface WireSeries {
   /** Sorted by name, unique, `__name__` among them (series.ts guarantees it). */
   readonly labels: readonly Label[];
   readonly samples: readonly WireSample[];
+  /**
+   * Where the encoder may keep this label set's bytes for the next request. The series tracker
+   * passes the same holder for a series every cycle, so its labels (most of a request's bytes)
+   * are encoded once in the series' life and copied after that. The labels must not change.
+   */
+  readonly cache?: LabelCache;
+}
+
+export interface LabelCache {
+  labelBytes?: Buffer;
 }
 
 /** Prometheus model/value/value.go: StaleNaN = 0x7ff0000000000002. */
@@ -138,24 +148,8 @@ function encodeLabels(labels: readonly Label[]): Buffer {
 }
 
 /**
- * Encoded labels by label-set array. The series tracker hands the same (never mutated) array
- * for a series every cycle, so a series' labels are encoded once in its life and copied after
- * that: most of a request's bytes are labels. Weak, so a vanished series takes its bytes along.
- */
-const labelCache = new WeakMap<readonly Label[], Buffer>();
-
-function labelBytes(labels: readonly Label[]): Buffer {
-  let b = labelCache.get(labels);
-  if (b === undefined) {
-    b = encodeLabels(labels);
-    labelCache.set(labels, b);
-  }
-  return b;
-}
-
-/**
- * Encodes a WriteRequest. Pass one: the size of every TimeSeries (labels encoded or taken from
- * the cache); pass two: write them into one Buffer. Label arrays are treated as immutable.
+ * Encodes a WriteRequest. Pass one: the size of every TimeSeries (labels encoded, or taken from
+ * the series' cache); pass two: write them into one Buffer.
  */
 export function encodeWriteRequest(series: readonly WireSeries[]): Buffer {
   const parts: Buffer[] = new Array<Buffer>(series.length);
@@ -163,7 +157,11 @@ export function encodeWriteRequest(series: readonly WireSeries[]): Buffer {
   let total = 0;
   for (let i = 0; i < series.length; i++) {
     const ts = series[i]!;
-    const lb = labelBytes(ts.labels);
+    let lb = ts.cache?.labelBytes;
+    if (lb === undefined) {
+      lb = encodeLabels(ts.labels);
+      if (ts.cache) ts.cache.labelBytes = lb;
+    }
     let body = lb.length;
     for (const s of ts.samples) {
       checkTimestamp(s.timestampMs);

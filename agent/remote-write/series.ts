@@ -11,7 +11,7 @@
  * scrape conflict (honor_labels: false).
  */
 import type { Sample } from '../sample';
-import type { Label, WireSeries } from './protobuf';
+import type { Label, LabelCache, WireSeries } from './protobuf';
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -162,7 +162,7 @@ export interface CycleSeries {
   stale: number;
 }
 
-interface Known {
+interface Known extends LabelCache {
   readonly labels: readonly Label[];
   /** The cycle that last had this series. */
   seen: number;
@@ -174,8 +174,8 @@ interface Known {
  * cycle's timestamp, so Prometheus ends it at once instead of after the 5-minute lookback
  * (prometheus.io/docs/prometheus/latest/querying/basics/#staleness). Scrapes do the same.
  *
- * Known series keep their label arrays between cycles, found by hash: a cycle builds label
- * arrays only for new series.
+ * Known series keep their label arrays (and encoded label bytes) between cycles, found by
+ * hash: a cycle builds and encodes labels only for new series.
  */
 export class SeriesTracker {
   /** Hash → the series with that hash (almost always one). */
@@ -219,7 +219,7 @@ export class SeriesTracker {
         // Two samples of one series in one cycle would be a duplicate timestamp: keep the first.
         continue;
       } else k.seen = no;
-      series.push({ labels: k.labels, samples: [{ value: s.value, timestampMs }] });
+      series.push({ labels: k.labels, samples: [{ value: s.value, timestampMs }], cache: k });
     }
     let stale = 0;
     for (const [h, bucket] of this.known) {
@@ -228,7 +228,7 @@ export class SeriesTracker {
         if (k.seen === no) continue;
         // Seen in an earlier cycle and not now; entries are removed once marked, so this is
         // the first cycle without it.
-        series.push({ labels: k.labels, samples: [{ value: NaN, timestampMs, stale: true }] });
+        series.push({ labels: k.labels, samples: [{ value: NaN, timestampMs, stale: true }], cache: k });
         gone++;
       }
       if (gone === 0) continue;
@@ -247,7 +247,7 @@ export class SeriesTracker {
   endAll(timestampMs: number): WireSeries[] {
     const out: WireSeries[] = [];
     for (const bucket of this.known.values())
-      for (const k of bucket) out.push({ labels: k.labels, samples: [{ value: NaN, timestampMs, stale: true }] });
+      for (const k of bucket) out.push({ labels: k.labels, samples: [{ value: NaN, timestampMs, stale: true }], cache: k });
     this.known.clear();
     return out;
   }

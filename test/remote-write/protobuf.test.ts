@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { deserialize, serialize } from 'prometheus-remote-write';
-import { decodeWriteRequest, encodeWriteRequest, type WireSeries } from '../../agent/remote-write/protobuf';
+import { decodeWriteRequest, encodeWriteRequest, type LabelCache, type WireSeries } from '../../agent/remote-write/protobuf';
 
 const specialValues = [NaN, Infinity, -Infinity, -0, 0, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 5e-324, 2 ** 53, 1e-300];
 
@@ -87,6 +87,19 @@ describe('remote-write/protobuf', () => {
         });
       }),
       { numRuns: 150 },
+    );
+  });
+
+  it('encodes the same bytes with and without a label cache, before and after it is filled (property)', () => {
+    fc.assert(
+      fc.property(fc.array(seriesArb, { maxLength: 5 }), (series: WireSeries[]) => {
+        const plain = encodeWriteRequest(series);
+        const cached = series.map((s) => ({ ...s, cache: {} as LabelCache }));
+        assert.deepEqual(encodeWriteRequest(cached), plain);
+        assert.ok(cached.every((s) => s.cache.labelBytes !== undefined || s.labels.length === 0));
+        assert.deepEqual(encodeWriteRequest(cached), plain);
+      }),
+      { numRuns: 200 },
     );
   });
 
