@@ -1,16 +1,18 @@
 // Builds bundle/dbx-prom-agent.cjs: one file, runnable with plain `node`, no node_modules beside it.
 import { build } from 'esbuild';
-import { readFileSync, chmodSync, statSync } from 'node:fs';
+import { readFileSync, chmodSync, statSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const outfile = 'bundle/dbx-prom-agent.cjs';
+// Written beside and renamed into place: a process running the old bundle never reads half a file.
+const tmpfile = `${outfile}.${process.pid}.tmp`;
 
 await build({
   entryPoints: ['agent/main.ts'],
-  outfile,
+  outfile: tmpfile,
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -37,5 +39,6 @@ await build({
   external: ['osx-temperature-sensor'],
   logLevel: 'warning',
 });
-chmodSync(outfile, 0o755);
+chmodSync(tmpfile, 0o755);
+renameSync(tmpfile, outfile);
 console.log(`${outfile}: ${statSync(outfile).size} bytes`);
