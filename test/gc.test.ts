@@ -12,6 +12,8 @@ import { startSecurePushgateway, type SecureServer } from './helpers/secure-serv
 import { startPushgateway, freePort, type Server } from './helpers/servers';
 import { groupingPath } from '../agent/sinks/grouping-key';
 import { parseGroups, type PushgatewayGroup } from '../agent/pushgateway/groups';
+import { parseMaxAge, serverNowSeconds } from '../agent/commands/gc';
+import { ConfigError } from '../agent/config';
 
 const GAUGE = '# HELP gc_test_value A test value.\n# TYPE gc_test_value gauge\ngc_test_value 1\n';
 const CLASH = '# HELP gc_test_value A test value.\n# TYPE gc_test_value counter\ngc_test_value 1\n';
@@ -32,6 +34,23 @@ const nodes = async (pg: Server): Promise<string[]> =>
   (await groups(pg)).map((g) => `${g.labels.job}/${g.labels.node ?? g.labels.instance}`).sort();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('gc: max-age and the Pushgateway clock', () => {
+  it('parses --max-age as a duration of at least 1s, naming the setting otherwise', () => {
+    assert.equal(parseMaxAge('10m'), 600_000);
+    assert.equal(parseMaxAge('1h30m'), 5_400_000);
+    for (const bad of ['10', '', 'soon', '500ms'])
+      assert.throws(() => parseMaxAge(bad), (e: unknown) => e instanceof ConfigError && e.setting === '--max-age (DBX_PROM_MAX_AGE)');
+  });
+
+  it("takes now from the Pushgateway's Date header, the local clock without one", () => {
+    // A cron host 7 minutes fast must not see 10-minute-old groups as 17 minutes old.
+    const local = Date.parse('2026-11-26T06:17:00Z');
+    assert.equal(serverNowSeconds('Thu, 26 Nov 2026 06:10:00 GMT', local), Date.parse('2026-11-26T06:10:00Z') / 1000);
+    assert.equal(serverNowSeconds(undefined, local), local / 1000);
+    assert.equal(serverNowSeconds('yesterday-ish', local), local / 1000);
+  });
+});
 
 describe('gc (Pushgateway janitor)', function () {
   this.timeout(60000);
