@@ -60,6 +60,8 @@ export async function benchHostCost(windowSeconds = 20): Promise<HostCostResult>
     }
     if ((await pushTime()) === undefined) throw new Error(`the agent did not push: ${agent.stderr()}`);
 
+    // Cycles are counted as push times seen in the window other than the one before it.
+    const before = await pushTime();
     const agentCpu0 = cpuSeconds(agentPid);
     const exporterCpu0 = cpuSeconds(exporterPid);
     const pushes = new Set<string>();
@@ -73,13 +75,12 @@ export async function benchHostCost(windowSeconds = 20): Promise<HostCostResult>
         nextScrape += 1000;
       }
       const t = await pushTime();
-      if (t !== undefined) pushes.add(t);
+      if (t !== undefined && t !== before) pushes.add(t);
       await sleep(200);
     }
     const agentCpu = cpuSeconds(agentPid) - agentCpu0;
     const exporterCpu = cpuSeconds(exporterPid) - exporterCpu0;
-    // The push seen first may predate the window by up to one interval.
-    const cycles = Math.max(1, pushes.size - 1);
+    const cycles = Math.max(1, pushes.size);
     return {
       agentCpuPerCycle: agentCpu / cycles,
       exporterCpuPerScrape: exporterCpu / scrapes,

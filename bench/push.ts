@@ -69,7 +69,7 @@ export async function benchPush(sizes = [1_000, 10_000, 100_000]): Promise<PushR
     pg = await startPushgateway(['--persistence.file=']);
     const config = buildConfig({ pushgatewayUrl: pg.url }, {});
     for (const n of sizes) {
-      const runs = n >= 100_000 ? 3 : n >= 10_000 ? 6 : 15;
+      const runs = n >= 100_000 ? 5 : n >= 10_000 ? 8 : 20;
       // Ours: the sink exactly as the agent runs it.
       const ours = shape(n, 'ours');
       const sink = createPushgatewaySink({
