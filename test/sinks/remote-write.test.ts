@@ -28,7 +28,10 @@ interface Received {
 }
 
 /** A remote-write receiver written for the test: answers from a script, then 204; decodes every body. */
-async function startReceiver(script: Reply[] = [], port = 0): Promise<{ url: string; received: Received[]; script: Reply[]; close(): Promise<void> }> {
+async function startReceiver(
+  script: Reply[] | ((series: DecodedSeries[]) => Reply) = [],
+  port = 0,
+): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
   const received: Received[] = [];
   const hanging: http.ServerResponse[] = [];
   const server = http.createServer((req, res) => {
@@ -36,7 +39,8 @@ async function startReceiver(script: Reply[] = [], port = 0): Promise<{ url: str
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       received.push({ at: Date.now(), headers: req.headers, series: decodeWriteRequest(snappyUncompress(Buffer.concat(chunks))) });
-      const reply = script.shift() ?? { status: 204 };
+      const last = received[received.length - 1]!;
+      const reply = typeof script === 'function' ? script(last.series) : (script.shift() ?? { status: 204 });
       if (reply === 'hang') {
         hanging.push(res);
         return;
@@ -50,7 +54,6 @@ async function startReceiver(script: Reply[] = [], port = 0): Promise<{ url: str
   return {
     url,
     received,
-    script,
     async close() {
       for (const r of hanging) r.destroy();
       server.closeAllConnections();
@@ -265,6 +268,41 @@ describe('sinks/remote-write', function () {
       await kept.send({ samples: [value({ a: '3' }, 3)], timestampMs: T + 5000 });
       await kept.close({ deleteGroup: false });
       assert.equal(rx.received.length, 3);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('when a merged backlog batch is rejected, resends its records one by one and drops only the bad one', async () => {
+    let down = true;
+    // 503 while "down"; then 400 for any request holding the value 666, else 204.
+    const rx = await startReceiver((series) =>
+      down ? { status: 503 } : series.some((s) => s.samples.some((x) => x.value === 666)) ? { status: 400, body: 'bad sample' } : { status: 204 },
+    );
+    try {
+      const sink = open(rx.url);
+      for (const [i, v] of [1, 666, 3].entries()) await sink.send({ samples: [value({}, v)], timestampMs: T + i * 1000 }).catch(() => undefined);
+      down = false;
+      await sink.send({ samples: [value({}, 4)], timestampMs: T + 3000 }).catch(() => undefined);
+      await waitFor(async () => stats.get(pendingSamples) === 0, 20000, 'queue drained');
+      const accepted = rx.received.filter((r) => !r.series.some((s) => s.samples.some((x) => x.value === 666)) && r !== rx.received[0]);
+      assert.deepEqual(samplesOf(accepted).filter((x) => !x.stale).map((x) => x.value).sort(), [1, 3, 4]);
+      assert.equal(count({ result: 'dropped', reason: 'rejected' }), 1);
+      assert.equal(count({ result: 'sent' }), 3);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('counts samples dropped for age and invalid names, and the send fails', async () => {
+    const rx = await startReceiver([{ status: 503 }]);
+    try {
+      const sink = open(rx.url, { queueMaxAgeMs: 60_000 });
+      await assert.rejects(sink.send({ samples: [value({}, 1)], timestampMs: Date.now() - 3_600_000 }), /too_old/);
+      assert.equal(count({ result: 'dropped', reason: 'too_old' }), 1);
+      await sink.send({ samples: [value({ 'bad-label': 'x' }, 1), gauge('ok_metric', 'x')({}, 2)], timestampMs: Date.now() }).catch(() => undefined);
+      assert.equal(count({ result: 'dropped', reason: 'invalid' }), 1);
+      assert.ok(logs.some((l) => l.includes('"reason":"invalid"') && l.includes('bad-label')));
     } finally {
       await rx.close();
     }
