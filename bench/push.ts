@@ -49,17 +49,25 @@ export interface PushRow {
   runs: number;
 }
 
-async function timeRuns(runs: number, fn: () => Promise<void>): Promise<{ wall: number; cpu: number }> {
-  await fn(); // warm-up
-  const walls: number[] = [];
-  const cpu0 = process.cpuUsage();
+/**
+ * Runs the clients in turns (a, b, c, a, b, c, ...) so that load from elsewhere on the host
+ * falls on all of them alike; one warm-up round first. Wall time: median; CPU: mean.
+ */
+async function timeInTurns(runs: number, clients: (() => Promise<void>)[]): Promise<{ wall: number; cpu: number }[]> {
+  for (const fn of clients) await fn();
+  const walls = clients.map(() => [] as number[]);
+  const cpus = clients.map(() => 0);
   for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await fn();
-    walls.push((performance.now() - t) / 1000);
+    for (const [k, fn] of clients.entries()) {
+      const c0 = process.cpuUsage();
+      const t = performance.now();
+      await fn();
+      walls[k]!.push((performance.now() - t) / 1000);
+      const c = process.cpuUsage(c0);
+      cpus[k]! += (c.user + c.system) / 1e6;
+    }
   }
-  const c = process.cpuUsage(cpu0);
-  return { wall: median(walls), cpu: (c.user + c.system) / 1e6 / runs };
+  return clients.map((_, k) => ({ wall: median(walls[k]!), cpu: cpus[k]! / runs }));
 }
 
 export async function benchPush(sizes = [1_000, 10_000, 100_000]): Promise<PushRow[]> {
@@ -80,8 +88,7 @@ export async function benchPush(sizes = [1_000, 10_000, 100_000]): Promise<PushR
         http: createHttpClient(config, { timeoutMs: 120_000 }),
         logger: log,
       });
-      const o = await timeRuns(runs, () => sink.send({ samples: ours.samples, timestampMs: Date.now() }));
-      rows.push({ series: n, client: 'dbx-prom-agent sink', ...o, runs });
+      const send = (): Promise<void> => sink.send({ samples: ours.samples, timestampMs: Date.now() });
 
       // Theirs: prom-client's Pushgateway over the same series in its own registry.
       const theirs = shape(n, 'theirs');
@@ -97,13 +104,17 @@ export async function benchPush(sizes = [1_000, 10_000, 100_000]): Promise<PushR
       const push = async (): Promise<void> => {
         await gateway.push({ jobName: 'bench', groupings: { cluster_id: BASE.cluster_id, node: 'theirs' } });
       };
-      const t1 = await timeRuns(runs, push);
-      rows.push({ series: n, client: 'prom-client Pushgateway (push)', ...t1, runs });
-      const t2 = await timeRuns(runs, async () => {
-        update();
-        await push();
-      });
-      rows.push({ series: n, client: 'prom-client Pushgateway (update + push)', ...t2, runs });
+      const [o, t1, t2] = await timeInTurns(runs, [
+        send,
+        push,
+        async () => {
+          update();
+          await push();
+        },
+      ]);
+      rows.push({ series: n, client: 'dbx-prom-agent sink', ...o!, runs });
+      rows.push({ series: n, client: 'prom-client Pushgateway (push)', ...t1!, runs });
+      rows.push({ series: n, client: 'prom-client Pushgateway (update + push)', ...t2!, runs });
     }
   } finally {
     await pg?.stop();
