@@ -37,7 +37,7 @@ function sharedFor(config: Config): Shared {
   let s = shared.get(config);
   if (!s) {
     try {
-      s = { tls: new TlsMaterial(config.tls, warn, undefined, config.pushTimeoutMs) };
+      s = { tls: new TlsMaterial(config.tls, warn) };
       // Once per process and config, whichever command (run, once, doctor, gc) builds a client.
       if (config.tls.insecureSkipVerify)
         log.warn('TLS certificate verification is OFF (--insecure-skip-verify): anyone on the path can read and forge pushes');

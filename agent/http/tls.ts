@@ -8,7 +8,6 @@
 import https from 'node:https';
 import tls from 'node:tls';
 import { existsSync, readFileSync } from 'node:fs';
-import type { Duplex } from 'node:stream';
 import type { TlsConfig } from '../config';
 import { WatchedFile } from './watched-file';
 
@@ -32,55 +31,6 @@ export function systemCAs(): string[] {
   }
   systemCaCache = out;
   return out;
-}
-
-/**
- * An https.Agent that hands a socket to a request only after the TLS handshake *and* the
- * certificate checks succeeded. Node's own agent hands it over at once: the request is then
- * written into the TLS socket while the handshake runs, and a Node client verifies the server
- * certificate in JavaScript only after OpenSSL finished the handshake (SSL_VERIFY_NONE, see
- * nodejs/node#20737), so under load the queued request
- * (Authorization header and body included) could reach a server whose certificate is then
- * rejected. Seen in this project's tests: a push landed on a Pushgateway with an expired
- * certificate while the agent reported CERT_HAS_EXPIRED.
- */
-export class VerifiedHttpsAgent extends https.Agent {
-  constructor(
-    options: https.AgentOptions,
-    private readonly handshakeTimeoutMs: number,
-  ) {
-    super(options);
-  }
-
-  override createConnection(
-    options: https.RequestOptions,
-    callback?: (err: Error | null, stream: Duplex) => void,
-  ): Duplex | null | undefined {
-    const socket = super.createConnection(options) as tls.TLSSocket;
-    if (!callback) return socket; // a caller that wants the socket at once (not http's Agent)
-    let settled = false;
-    const settle = (err: Error | null): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.removeListener('error', onError);
-      if (err) {
-        socket.destroy();
-        callback(err, socket);
-      } else callback(null, socket);
-    };
-    const onError = (e: Error): void => settle(e);
-    const timer = setTimeout(() => {
-      const e = new Error(`no TLS handshake within ${this.handshakeTimeoutMs} ms`) as NodeJS.ErrnoException;
-      e.code = 'ETIMEDOUT';
-      settle(e);
-    }, this.handshakeTimeoutMs);
-    timer.unref();
-    socket.once('error', onError);
-    // 'secureConnect' fires only when verification passed (rejectUnauthorized) or was waived.
-    socket.once('secureConnect', () => settle(null));
-    return undefined;
-  }
 }
 
 export class TlsError extends Error {
@@ -110,7 +60,6 @@ export class TlsMaterial {
     readonly config: TlsConfig,
     private readonly warn: (msg: string) => void = () => undefined,
     private readonly agentOptions: https.AgentOptions = { keepAlive: true, maxSockets: 4 },
-    private readonly handshakeTimeoutMs = 10_000,
   ) {
     const watch = (p: string | undefined): WatchedFile<Buffer> | undefined => {
       if (p === undefined) return undefined;
@@ -151,7 +100,7 @@ export class TlsMaterial {
       return b;
     }
     this.lastBuildError = '';
-    const agent = new VerifiedHttpsAgent({ ...this.agentOptions, ...options }, this.handshakeTimeoutMs);
+    const agent = new https.Agent({ ...this.agentOptions, ...options });
     if (b) {
       // Let requests in flight on the old agent finish, then drop its idle sockets.
       const old = b.agent;

@@ -89,6 +89,9 @@ export function startSecurePushgateway(web: WebConfig): Promise<SecureServer> {
     `--web.config.file=${webFile}`,
     // PUT /api/v1/admin/wipe lets a test clear every group between cases.
     '--web.enable-admin-api',
+    // Debian's build defaults to /var/lib/prometheus/pushgateway.data, shared by every
+    // Pushgateway on the machine: groups of another test would appear here at start.
+    '--persistence.file=',
   ]);
 }
 

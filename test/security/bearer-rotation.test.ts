@@ -23,7 +23,8 @@ describe('bearer token rotation through nginx', function () {
 
   before(async () => {
     dir = tempDir();
-    pg = await startPushgateway();
+    // Without Debian's default shared persistence file (/var/lib/prometheus/pushgateway.data).
+    pg = await startPushgateway(['--persistence.file=']);
     proxy = await startBearerProxy(pg.url, [TOKEN_A]);
   });
   after(async () => {

@@ -32,19 +32,22 @@ interface Scenario {
 /**
  * `{pg}` is the Pushgateway URL, `{dead}` a port where nothing listens. `own: true` marks a
  * command that does not take the agent options (auth flags, --log-level...): it runs with the
- * secrets in its environment only.
+ * secrets in its environment only. `collects: true`: it also takes --sources/--node-name.
  */
-const COMMANDS: { name: string; args: string[]; own?: boolean }[] = [
+const COMMANDS: { name: string; args: string[]; own?: boolean; collects?: boolean }[] = [
   { name: '--help', args: ['--help'] },
   { name: 'run --help', args: ['run', '--help'] },
   { name: 'once --help', args: ['once', '--help'] },
   { name: 'doctor --help', args: ['doctor', '--help'] },
-  { name: 'once', args: ['once', '--pushgateway-url', '{pg}'] },
-  { name: 'once (push fails)', args: ['once', '--pushgateway-url', '{dead}', '--push-timeout', '1s'] },
-  { name: 'once --dry-run', args: ['once', '--dry-run', '--pushgateway-url', '{pg}'] },
-  { name: 'doctor', args: ['doctor', '--pushgateway-url', '{pg}'] },
-  { name: 'doctor (endpoint down)', args: ['doctor', '--pushgateway-url', '{dead}', '--push-timeout', '1s'] },
+  { name: 'gc --help', args: ['gc', '--help'] },
+  { name: 'policy --help', args: ['policy', '--help'] },
+  { name: 'once', args: ['once', '--pushgateway-url', '{pg}'], collects: true },
+  { name: 'once (push fails)', args: ['once', '--pushgateway-url', '{dead}', '--push-timeout', '1s'], collects: true },
+  { name: 'once --dry-run', args: ['once', '--dry-run', '--pushgateway-url', '{pg}'], collects: true },
+  { name: 'doctor', args: ['doctor', '--pushgateway-url', '{pg}'], collects: true },
+  { name: 'doctor (endpoint down)', args: ['doctor', '--pushgateway-url', '{dead}', '--push-timeout', '1s'], collects: true },
   { name: 'gc', args: ['gc', '--pushgateway-url', '{pg}', '--max-age', '1h'] },
+  { name: 'gc --dry-run', args: ['gc', '--dry-run', '--pushgateway-url', '{pg}', '--max-age', '1s'] },
   { name: 'policy', args: ['policy', '--artifacts', '/Volumes/main/ops/dbx-prom-agent', '--pushgateway-url', '{pg}', '--secret-scope', 'monitoring'], own: true },
 ];
 
@@ -61,7 +64,8 @@ describe('no secret in any output', function () {
       files[k] = path.join(dir, k);
       writeFileSync(files[k], S[k] + '\n');
     }
-    pg = await startPushgateway();
+    // Without Debian's default shared persistence file (/var/lib/prometheus/pushgateway.data).
+    pg = await startPushgateway(['--persistence.file=']);
     idp = await startRecordingServer(() => ({ status: 200, body: JSON.stringify({ access_token: S.accessToken, token_type: 'Bearer', expires_in: 3600 }) }));
   });
   after(async () => {
@@ -114,7 +118,7 @@ describe('no secret in any output', function () {
     // (reported to the lead: it should refuse user-info and point at --secret instead).
     for (const c of COMMANDS.filter((x) => !x.own)) {
       const args = c.args.map((a) => a.replace('{pg}', pgWithUser).replace('{dead}', `http://bob:${S.urlPassword}@127.0.0.1:9`));
-      const full = c.args.includes('--help') || c.own ? args : [...args, '--log-level', 'debug', '--sources', 'self', '--node-name', 'leak-check'];
+      const full = c.args.includes('--help') || c.own ? args : [...args, '--log-level', 'debug', ...(c.collects ? ['--sources', 'self', '--node-name', 'leak-check'] : [])];
       const r = await runAgent(full, {});
       assert.notEqual(r.code, 2, `${c.name}: configuration refused: ${r.stderr}`);
       assertClean(`${c.name} stdout/stderr`, r.stdout + r.stderr);
@@ -129,7 +133,7 @@ describe('no secret in any output', function () {
       for (const c of COMMANDS) {
         const help = c.args.includes('--help') || c.own === true;
         const args = c.args.map((a) => a.replace('{pg}', pg.url).replace('{dead}', 'http://127.0.0.1:9'));
-        const full = help ? args : [...args, ...sc.args, '--log-level', 'debug', '--sources', 'self', '--node-name', 'leak-check'];
+        const full = help ? args : [...args, ...sc.args, '--log-level', 'debug', ...(c.collects ? ['--sources', 'self', '--node-name', 'leak-check'] : [])];
         const r = await runAgent(full, { ...sc.env, DBX_PROM_LOG_LEVEL: 'debug' });
         assert.notEqual(r.code, 2, `${c.name}: configuration refused: ${r.stderr}`);
         assertClean(`${c.name} stdout/stderr`, r.stdout + r.stderr);

@@ -38,6 +38,10 @@ describe('TLS, mTLS and basic auth against servers with --web.config.file', func
     await pg?.stop();
     pki?.cleanup();
   });
+  afterEach(function () {
+    // On a failure, the server's own view (pushes it accepted, handshakes it refused) helps.
+    if (this.currentTest?.state === 'failed') console.error(`Pushgateway ${pg.url} output:\n${pg.output().split('\n').slice(-15).join('\n')}`);
+  });
 
   const creds = (): string[] => ['--cert-file', pki.client.cert, '--key-file', pki.client.key, '--basic-auth-user', USER, '--basic-auth-password-file', pwFile];
   const once = (url: string, extra: string[]) =>
