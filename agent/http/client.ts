@@ -91,8 +91,8 @@ export function createHttpClient(config: Config, opts: HttpOptions): AxiosInstan
     // Bodies can be large (100k series); never let axios buffer unboundedly on responses.
     maxContentLength: 64 * 1024 * 1024,
     transitional: { clarifyTimeoutError: true },
-    // Never send credentials from a URL's user-info through axios' own `auth` handling:
-    // config.ts registers them as secrets and they go only where the operator put them.
+    // A URL's user:pass@ is sent by axios as basic auth: config.ts counts it as a credential
+    // for the plain-http rule and registers the password as a secret.
   });
   client.interceptors.request.use((req) => {
     req.httpsAgent = tls.agent();
