@@ -150,6 +150,7 @@ export class DiskQueue {
   private pendingSamplesCount = 0;
   private memoryBytes = 0;
   private closed = false;
+  private cursorFailing = false;
   private readonly now: () => number;
   private readonly segmentBytes: number;
   private readonly lockFile: string;
@@ -453,8 +454,16 @@ export class DiskQueue {
     const first = this.pending.find((r) => !r.done);
     const cursor = first ? { segment: first.segment, offset: first.offset } : { segment: this.active.seq, offset: this.active.size };
     const tmp = this.cursorFile + '.tmp';
-    writeFileSync(tmp, JSON.stringify(cursor));
-    renameSync(tmp, this.cursorFile);
+    try {
+      writeFileSync(tmp, JSON.stringify(cursor));
+      renameSync(tmp, this.cursorFile);
+      this.cursorFailing = false;
+    } catch (e) {
+      // Disk full or gone: sending goes on; a restart would resend from the last saved cursor.
+      if (!this.cursorFailing)
+        this.o.logger.warn('remote-write queue: cannot save the send position', { error: e instanceof Error ? e.message : String(e) });
+      this.cursorFailing = true;
+    }
   }
 
   /** Closes files and releases the lock; what is unsent stays on disk for the next start. */
@@ -464,6 +473,10 @@ export class DiskQueue {
     this.closed = true;
     for (const s of this.segments) if (s.fd !== undefined) closeSync(s.fd);
     this.unlock();
-    if (opts.removeIfEmpty && this.pending.length === 0 && existsSync(this.o.dir)) rmSync(this.o.dir, { recursive: true, force: true });
+    try {
+      if (opts.removeIfEmpty && this.pending.length === 0 && existsSync(this.o.dir)) rmSync(this.o.dir, { recursive: true, force: true });
+    } catch {
+      /* left for the next start, which finds nothing to send in it */
+    }
   }
 }

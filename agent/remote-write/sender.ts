@@ -171,69 +171,80 @@ export class Sender {
     });
   }
 
+  /** The loop never ends on an error (a rejected promise here would end the process). */
   private async run(): Promise<void> {
-    const q = this.o.queue;
     while (!this.stopped) {
-      q.dropExpired();
-      const batch = q.peek(this.o.maxSamplesPerSend, this.solo > 0 ? 1 : Infinity);
-      if (batch.length === 0) {
-        this.notify();
-        this.o.events.progress();
-        this.idle = true;
-        await this.sleep(60_000);
-        this.idle = false;
-        continue;
+      try {
+        await this.step();
+      } catch (e) {
+        this.o.logger.error('remote write: unexpected error in the sender; retrying in 1 s', { error: e instanceof Error ? e.message : String(e) });
+        if (!this.stopped) await this.sleep(1000);
       }
-      const parts: Buffer[] = [];
-      const unreadable: QueuedRecord[] = [];
-      for (const r of batch) {
-        const data = q.read(r);
-        if (data) parts.push(data);
-        else unreadable.push(r);
-      }
-      if (unreadable.length > 0) {
-        this.o.logger.warn('remote-write queue: a record failed its CRC check and was dropped', { records: unreadable.length });
-        q.discard(unreadable, 'corrupt');
-        this.o.events.progress();
-        continue;
-      }
-      const samples = batch.reduce((n, r) => n + r.samples, 0);
-      const result = await this.post(Buffer.concat(parts));
-      if (this.stopped && result.verdict !== 'ok') break;
-      if (this.solo > 0) this.solo--;
-      if (result.verdict === 'ok') {
-        this.attempt = 0;
-        this.lastOk = true;
-        this.outage.success();
-        this.o.events.sent(q.ack(batch));
-        if (this.solo === 0) this.rejections.success();
-        this.notify();
-      } else if (result.verdict === 'drop') {
-        this.attempt = 0;
-        this.lastOk = true;
-        if (batch.length > 1) {
-          // Find the bad record(s) instead of dropping the good ones with them.
-          this.solo = batch.length;
-          continue;
-        }
-        this.rejections.failure(result.error, { samples });
-        for (const r of batch) this.rejectedWhy.set(r, result.error ?? 'rejected');
-        this.o.events.rejected(q.discard(batch, 'rejected'));
-        this.notify();
-      } else {
-        this.attempt++;
-        this.lastOk = false;
-        this.lastError = result.error;
-        this.outage.failure(result.error, { pending_samples: q.pendingSamples });
-        this.o.events.retried(samples);
-        this.notify(result.error ?? 'failed');
-        this.o.events.progress();
-        if (this.stopped) break;
-        await this.sleep(retryDelayMs(this.attempt, result.retryAfterMs, this.o.random));
-        continue;
-      }
-      this.o.events.progress();
     }
+  }
+
+  /** One pass: send the next batch (or wait for work, or back off). */
+  private async step(): Promise<void> {
+    const q = this.o.queue;
+    q.dropExpired();
+    const batch = q.peek(this.o.maxSamplesPerSend, this.solo > 0 ? 1 : Infinity);
+    if (batch.length === 0) {
+      this.notify();
+      this.o.events.progress();
+      this.idle = true;
+      await this.sleep(60_000);
+      this.idle = false;
+      return;
+    }
+    const parts: Buffer[] = [];
+    const unreadable: QueuedRecord[] = [];
+    for (const r of batch) {
+      const data = q.read(r);
+      if (data) parts.push(data);
+      else unreadable.push(r);
+    }
+    if (unreadable.length > 0) {
+      this.o.logger.warn('remote-write queue: a record failed its CRC check and was dropped', { records: unreadable.length });
+      q.discard(unreadable, 'corrupt');
+      this.o.events.progress();
+      return;
+    }
+    const samples = batch.reduce((n, r) => n + r.samples, 0);
+    const result = await this.post(Buffer.concat(parts));
+    if (this.stopped && result.verdict !== 'ok') return;
+    if (this.solo > 0) this.solo--;
+    if (result.verdict === 'ok') {
+      this.attempt = 0;
+      this.lastOk = true;
+      this.outage.success();
+      this.o.events.sent(q.ack(batch));
+      if (this.solo === 0) this.rejections.success();
+      this.notify();
+    } else if (result.verdict === 'drop') {
+      this.attempt = 0;
+      this.lastOk = true;
+      if (batch.length > 1) {
+        // Find the bad record(s) instead of dropping the good ones with them.
+        this.solo = batch.length;
+        return;
+      }
+      this.rejections.failure(result.error, { samples });
+      for (const r of batch) this.rejectedWhy.set(r, result.error ?? 'rejected');
+      this.o.events.rejected(q.discard(batch, 'rejected'));
+      this.notify();
+    } else {
+      this.attempt++;
+      this.lastOk = false;
+      this.lastError = result.error;
+      this.outage.failure(result.error, { pending_samples: q.pendingSamples });
+      this.o.events.retried(samples);
+      this.notify(result.error ?? 'failed');
+      this.o.events.progress();
+      if (this.stopped) return;
+      await this.sleep(retryDelayMs(this.attempt, result.retryAfterMs, this.o.random));
+      return;
+    }
+    this.o.events.progress();
   }
 
   private async post(protobuf: Buffer): Promise<Attempt> {

@@ -308,6 +308,23 @@ describe('sinks/remote-write', function () {
     }
   });
 
+  it('keeps sending when the queue directory disappears under it (cursor not saved, logged once)', async () => {
+    const rx = await startReceiver();
+    try {
+      const dir = tempDir();
+      dirs.push(dir);
+      const sink = open(rx.url, { queueDir: dir });
+      await sink.send({ samples: [value({}, 1)], timestampMs: T });
+      rmSync(path.join(dir, queueSubdir(rx.url)), { recursive: true, force: true });
+      await sink.send({ samples: [value({}, 2)], timestampMs: T + 1000 });
+      await sink.send({ samples: [value({}, 3)], timestampMs: T + 2000 });
+      assert.deepEqual(samplesOf(rx.received).map((x) => x.value), [1, 2, 3]);
+      assert.equal(logs.filter((l) => l.includes('cannot save the send position')).length, 1);
+    } finally {
+      await rx.close();
+    }
+  });
+
   it('leaves no queue files once everything is sent, and uses a private queue when another agent holds the lock', async () => {
     const rx = await startReceiver();
     try {
