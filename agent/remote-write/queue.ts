@@ -91,7 +91,7 @@ function processStartTime(pid: number): string | undefined {
   }
 }
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -7,6 +7,7 @@
  * restart of the agent.
  */
 import { createHash } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AxiosInstance } from 'axios';
@@ -15,7 +16,7 @@ import type { Logger } from '../log';
 import type { AgentStats } from '../stats';
 import { DROP_REASONS, oldestPending, pendingSamples, queueBytes, requestDuration, samplesTotal, type DropReasonLabel } from '../remote-write/metrics';
 import { encodeWriteRequest, type WireSeries } from '../remote-write/protobuf';
-import { DiskQueue, QueueLockedError, type QueuedRecord } from '../remote-write/queue';
+import { DiskQueue, QueueLockedError, pidAlive, type QueuedRecord } from '../remote-write/queue';
 import { Sender } from '../remote-write/sender';
 import { SeriesTracker, chunk } from '../remote-write/series';
 import type { Batch, Sink } from './sink';
@@ -52,12 +53,33 @@ export function queueSubdir(url: string): string {
   return 'remote-write-' + createHash('sha256').update(u.toString()).digest('hex').slice(0, 12);
 }
 
+/**
+ * Deletes private queues (`<sub>.<pid>`) of `once` runs that died while a daemon held the main
+ * queue: their samples are older than what the daemon has sent since, so Prometheus would
+ * refuse them as out of order anyway.
+ */
+function removeOrphans(parent: string, sub: string, logger: Logger): void {
+  try {
+    for (const name of readdirSync(parent)) {
+      if (!name.startsWith(`${sub}.`)) continue;
+      const pid = Number(name.slice(sub.length + 1));
+      if (!Number.isInteger(pid) || pid === process.pid || pidAlive(pid)) continue;
+      rmSync(path.join(parent, name), { recursive: true, force: true });
+      logger.info('removed the private remote-write queue of a process that is gone', { dir: path.join(parent, name) });
+    }
+  } catch {
+    /* best effort */
+  }
+}
+
 function openQueue(o: RemoteWriteOptions, onDrop: (reason: DropReasonLabel, n: number) => void): DiskQueue {
   const sub = queueSubdir(o.url);
   const base = { maxBytes: o.queueMaxBytes, maxAgeMs: o.queueMaxAgeMs, logger: o.logger, onDrop };
   const dir = path.join(o.queueDir, sub);
   try {
-    return DiskQueue.open({ ...base, dir });
+    const queue = DiskQueue.open({ ...base, dir });
+    removeOrphans(o.queueDir, sub, o.logger);
+    return queue;
   } catch (e) {
     if (e instanceof QueueLockedError) {
       // Another agent (a daemon while `once` runs) drains this queue: use a private one (removed when empty on close).

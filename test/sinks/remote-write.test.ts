@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -340,6 +341,12 @@ describe('sinks/remote-write', function () {
       await sink.close({ deleteGroup: false });
       assert.equal(existsSync(`${qdir}.${process.pid}`), false);
       assert.equal(rx.received.length, 1);
+      // A private queue whose process is gone is removed when the main queue is next opened.
+      rmSync(path.join(qdir, 'lock'));
+      const dead = Number(spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).stdout.trim());
+      mkdirSync(`${qdir}.${dead}`);
+      await open(rx.url, { queueDir: dir }).close({ deleteGroup: false });
+      assert.equal(existsSync(`${qdir}.${dead}`), false);
     } finally {
       await rx.close();
     }
