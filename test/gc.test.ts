@@ -178,8 +178,7 @@ describe('gc behind TLS and basic auth (the agent flags)', function () {
   });
 
   it('reads and deletes with --ca-file and --basic-auth-*, and fails (exit 1) without them', async () => {
-    // This helper's Pushgateway keeps Debian's shared persistence file: a job of our own keeps
-    // groups other tests left there out of this test.
+    // A job of its own: gc of this test only ever looks at this test's groups.
     const job = `gc-tls-${process.pid}`;
     const auth = ['--ca-file', pki.ca.cert, '--basic-auth-user', USER, '--basic-auth-password-file', pwFile, '--job', job];
     const pushed = await runAgent(['once', '--pushgateway-url', pg.url, ...auth, '--sources', 'self', '--node-name', 'gone'], {
