@@ -9,6 +9,12 @@ process.on('unhandledRejection', (reason) => {
   });
 });
 
+// `dbx-prom-agent gc --help | head`: a reader that went away is not an error.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
+
 runCli(process.argv).then(
   (code) => {
     process.exitCode = code;

@@ -8,6 +8,8 @@
  */
 import cron from 'node-cron';
 
+const TICK_SLACK_MS = 500;
+
 export class IntervalPolicy {
   private idleCycles = 0;
 
@@ -68,8 +70,12 @@ export class Scheduler {
     // The wall clock stepped back (NTP fixing a fresh VM's clock at boot, when the init script
     // starts the agent): without this, the node would stay silent for as long as the step.
     if (this.nextDue - now > this.aheadMs) this.nextDue = now;
-    if (now < this.nextDue) return undefined;
-    const startedAt = now;
+    // The cron clock ticks about once a second, a few ms early or late: a slot due within half
+    // a tick runs now, or a 15s interval would now and then stretch to 16s (and 1s to 2s).
+    if (now + TICK_SLACK_MS < this.nextDue) return undefined;
+    // Keep the node's phase while ticks come on time; after a pause or a forward clock step,
+    // start the rhythm again from now.
+    const slot = now - this.nextDue <= 1000 ? this.nextDue : now;
     // A cycle that throws synchronously is a failed cycle, not a crash of the cron callback.
     let cycle: Promise<boolean>;
     try {
@@ -85,7 +91,7 @@ export class Scheduler {
         const interval = this.o.policy.currentMs;
         if (interval !== before) this.o.onInterval?.(interval);
         // Keep the phase; skip slots a slow cycle overran instead of running them back to back.
-        let next = startedAt + interval;
+        let next = slot + interval;
         const end = this.clock();
         while (next <= end) next += interval;
         this.nextDue = next;

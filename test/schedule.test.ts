@@ -148,6 +148,18 @@ describe('schedule', () => {
     assert.deepEqual(starts, [3_600_000, 1000, 16000, 31000]);
   });
 
+  it('a tick a few ms early still runs its slot: 15s stays 15s, never 16s', async () => {
+    let t = 0;
+    const starts: number[] = [];
+    const s = new Scheduler({ policy: new IntervalPolicy(15000, 60000, 4), phaseMs: 0, clock: () => t, cycle: async (now) => (starts.push(now.getTime()), true) });
+    // The cron clock drifts: each tick lands 3 ms earlier than a whole second.
+    for (let i = 0; i <= 60; i++) {
+      t = i * 1000 - (i % 2 === 0 ? 0 : 3) - (i >= 15 ? 3 : 0);
+      await s.tick();
+    }
+    assert.deepEqual(starts.map((x) => Math.round(x / 1000)), [0, 15, 30, 45, 60]);
+  });
+
   it('a clock stepping forward runs at once and keeps the rhythm', async () => {
     let t = 0;
     const starts: number[] = [];

@@ -96,7 +96,8 @@ export async function startServer(
 export function startPushgateway(extraArgs: string[] = [], port?: number): Promise<Server> {
   return startServer(
     'prometheus-pushgateway',
-    (p) => [`--web.listen-address=127.0.0.1:${p}`, ...extraArgs],
+    // Debian's build persists to one shared file by default; tests must not share state.
+    (p) => [`--web.listen-address=127.0.0.1:${p}`, '--persistence.file=', ...extraArgs],
     '/-/ready',
     port,
   );
