@@ -23,8 +23,7 @@ describe('bearer token rotation through nginx', function () {
 
   before(async () => {
     dir = tempDir();
-    // Without Debian's default shared persistence file (/var/lib/prometheus/pushgateway.data).
-    pg = await startPushgateway(['--persistence.file=']);
+    pg = await startPushgateway();
     proxy = await startBearerProxy(pg.url, [TOKEN_A]);
   });
   after(async () => {

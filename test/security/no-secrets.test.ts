@@ -64,8 +64,7 @@ describe('no secret in any output', function () {
       files[k] = path.join(dir, k);
       writeFileSync(files[k], S[k] + '\n');
     }
-    // Without Debian's default shared persistence file (/var/lib/prometheus/pushgateway.data).
-    pg = await startPushgateway(['--persistence.file=']);
+    pg = await startPushgateway();
     idp = await startRecordingServer(() => ({ status: 200, body: JSON.stringify({ access_token: S.accessToken, token_type: 'Bearer', expires_in: 3600 }) }));
   });
   after(async () => {
