@@ -97,7 +97,11 @@ export function startPushgateway(extraArgs: string[] = [], port?: number): Promi
   return startServer(
     'prometheus-pushgateway',
     // Debian's build persists to one shared file by default; tests must not share state.
-    (p) => [`--web.listen-address=127.0.0.1:${p}`, '--persistence.file=', ...extraArgs],
+    (p) => [
+      `--web.listen-address=127.0.0.1:${p}`,
+      ...(extraArgs.some((a) => a.startsWith('--persistence.file')) ? [] : ['--persistence.file=']),
+      ...extraArgs,
+    ],
     '/-/ready',
     port,
   );

@@ -86,7 +86,7 @@ describe('sinks/pushgateway (real Pushgateway)', function () {
   });
 
   it('run: SIGTERM pushes, deletes the group and exits 0', async () => {
-    const agent = startAgent(['run', '--pushgateway-url', pg.url, '--interval', '1s', '--sources', 'self', '--node-name', 'term-node'], DRIVER_ENV);
+    const agent = startAgent(['run', '--pushgateway-url', pg.url, '--interval', '1s', '--idle-interval', '1s', '--sources', 'self', '--node-name', 'term-node'], DRIVER_ENV);
     await waitFor(async () => (await pushgatewaySeries(pg.url)).some((s) => s.group.node === 'term-node'), 15000, 'first push');
     const { code } = await agent.stop('SIGTERM');
     assert.equal(code, 0, agent.stderr());
@@ -95,7 +95,7 @@ describe('sinks/pushgateway (real Pushgateway)', function () {
   });
 
   it('run --keep-on-exit: SIGINT leaves the group in place', async () => {
-    const agent = startAgent(['run', '--pushgateway-url', pg.url, '--interval', '1s', '--sources', 'self', '--node-name', 'keep-node', '--keep-on-exit'], DRIVER_ENV);
+    const agent = startAgent(['run', '--pushgateway-url', pg.url, '--interval', '1s', '--idle-interval', '1s', '--sources', 'self', '--node-name', 'keep-node', '--keep-on-exit'], DRIVER_ENV);
     await waitFor(async () => (await pushgatewaySeries(pg.url)).some((s) => s.group.node === 'keep-node'), 15000, 'first push');
     const { code } = await agent.stop('SIGINT');
     assert.equal(code, 0);
@@ -105,13 +105,15 @@ describe('sinks/pushgateway (real Pushgateway)', function () {
   it('a down Pushgateway is logged once, counted, and the loop goes on until it is back', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const agent = startAgent(['run', '--pushgateway-url', url, '--interval', '1s', '--sources', 'self', '--node-name', 'outage-node'], DRIVER_ENV);
+    const agent = startAgent(['run', '--pushgateway-url', url, '--interval', '1s', '--idle-interval', '1s', '--sources', 'self', '--node-name', 'outage-node'], DRIVER_ENV);
     let late: Server | undefined;
     try {
       await waitFor(async () => /push to Pushgateway failed/.test(agent.stderr()), 10000, 'first failure');
       await new Promise((r) => setTimeout(r, 3000)); // several more failed cycles
       late = await startPushgateway([], port);
-      await waitFor(async () => /push to Pushgateway recovered/.test(agent.stderr()), 20000, 'recovery');
+      await waitFor(async () => /push to Pushgateway recovered/.test(agent.stderr()), 20000, 'recovery').catch((e: Error) => {
+        throw new Error(`${e.message}\n${agent.stderr()}`);
+      });
       await waitFor(async () => (await pushgatewaySeries(url)).some((s) => s.name === 'dbx_agent_push_total'), 20000, 'push counters');
       const failures = (await pushgatewaySeries(url)).find(
         (s) => s.name === 'dbx_agent_push_total' && s.labels.result === 'failure',
