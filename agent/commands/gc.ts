@@ -7,7 +7,7 @@
  */
 import { Command, Option } from 'commander';
 import type { AxiosInstance } from 'axios';
-import { AGENT_OPTIONS, ConfigError, type Config } from '../config';
+import { ConfigError, type Config } from '../config';
 import { parseDuration, formatDuration } from '../duration';
 import { createHttpClient, describeHttpError } from '../http/client';
 import { log } from '../log';
@@ -18,7 +18,7 @@ import {
   staleGroups,
   type StaleGroup,
 } from '../pushgateway/groups';
-import { loadConfig } from './options';
+import { loadConfig, withAgentOptions } from './options';
 
 const MAX_AGE_SETTING = '--max-age (DBX_PROM_MAX_AGE)';
 const DEFAULT_MAX_AGE = '10m';
@@ -111,23 +111,12 @@ const GC_OPTION_KEYS = new Set([
   'caFile', 'certFile', 'keyFile', 'tlsServerName', 'insecureSkipVerify', 'allowInsecureHttp',
 ]);
 
-function withGcOptions(cmd: Command): Command {
-  const mine = AGENT_OPTIONS.filter((o) => GC_OPTION_KEYS.has(o.key));
-  for (const o of mine) {
-    if (o.envOnly) continue;
-    const desc = `${o.description} [${o.env}]${o.defaultText ? ` (default: ${o.defaultText})` : ''}`;
-    cmd.addOption(new Option(o.flag, desc));
-  }
-  cmd.addHelpText('after', `\nSecrets from env only: ${mine.filter((o) => o.envOnly).map((o) => o.env).join(', ')}`);
-  return cmd;
-}
-
 export function gcCommand(): Command {
   const cmd = new Command('gc')
     .description('delete Pushgateway groups of --job whose last push is older than --max-age')
     .addOption(new Option('--max-age <duration>', `delete groups not pushed for this long [DBX_PROM_MAX_AGE] (default: ${DEFAULT_MAX_AGE})`))
     .option('--dry-run', 'print the groups that would be deleted, delete nothing');
-  withGcOptions(cmd).action(async () => {
+  withAgentOptions(cmd, GC_OPTION_KEYS).action(async () => {
     const config = loadConfig(cmd);
     const opts = cmd.opts<{ maxAge?: string; dryRun?: boolean }>();
     const maxAgeMs = parseMaxAge(opts.maxAge ?? (config.env.DBX_PROM_MAX_AGE || DEFAULT_MAX_AGE));

@@ -3,13 +3,15 @@ import { Command, Option } from 'commander';
 import { AGENT_OPTIONS, buildConfig, type Config, type FlagValues } from '../config';
 import { setLogLevel } from '../log';
 
-export function withAgentOptions(cmd: Command): Command {
-  for (const o of AGENT_OPTIONS) {
+/** Adds the agent options (all, or only those whose keys are given) to a command. */
+export function withAgentOptions(cmd: Command, only?: ReadonlySet<string>): Command {
+  const mine = only ? AGENT_OPTIONS.filter((o) => only.has(o.key)) : AGENT_OPTIONS;
+  for (const o of mine) {
     if (o.envOnly) continue;
     const desc = `${o.description} [${o.env}]${o.defaultText ? ` (default: ${o.defaultText})` : ''}`;
     cmd.addOption(new Option(o.flag, desc));
   }
-  cmd.addHelpText('after', `\nSecrets from env only: ${AGENT_OPTIONS.filter((o) => o.envOnly).map((o) => o.env).join(', ')}`);
+  cmd.addHelpText('after', `\nSecrets from env only: ${mine.filter((o) => o.envOnly).map((o) => o.env).join(', ')}`);
   return cmd;
 }
 
