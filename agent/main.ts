@@ -9,6 +9,13 @@ process.on('unhandledRejection', (reason) => {
   });
 });
 
+// A crash is a bug: log it (through the redactor, so no secret rides on a stack trace) and exit
+// non-zero; the supervisor (systemd or the init script's loop) restarts the agent.
+process.on('uncaughtException', (e) => {
+  log.error('fatal error (bug)', { error: e.stack ?? e.message });
+  process.exit(1);
+});
+
 // `dbx-prom-agent gc --help | head`: a reader that went away is not an error.
 for (const stream of [process.stdout, process.stderr])
   stream.on('error', (e: NodeJS.ErrnoException) => {

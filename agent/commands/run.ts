@@ -32,8 +32,6 @@ export function runCommand(): Command {
     const config = loadConfig(cmd);
     if (config.pushgatewayUrl === undefined && config.remoteWriteUrl === undefined)
       throw new ConfigError('--pushgateway-url (DBX_PROM_PUSHGATEWAY_URL)', 'no sink: set it or --remote-write-url');
-    if (config.tls.insecureSkipVerify)
-      log.warn('TLS certificate verification is OFF (--insecure-skip-verify): anyone on the path can read and forge pushes');
     const agent = createAgent(config, log, { dryRun: false });
     const policy = new IntervalPolicy(config.intervalMs, config.idleIntervalMs, config.idleAfter);
     const scheduler = new Scheduler({

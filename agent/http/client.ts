@@ -85,7 +85,6 @@ export function createHttpClient(config: Config, opts: HttpOptions): AxiosInstan
   const client = axios.create({
     timeout: opts.timeoutMs,
     httpAgent: new http.Agent({ keepAlive: true, maxSockets: 4 }),
-    httpsAgent: tls.agent(),
     headers: { 'User-Agent': USER_AGENT },
     maxRedirects: 0,
     // Bodies can be large (100k series); never let axios buffer unboundedly on responses.
@@ -95,10 +94,12 @@ export function createHttpClient(config: Config, opts: HttpOptions): AxiosInstan
     // for the plain-http rule and registers the password as a secret.
   });
   client.interceptors.request.use((req) => {
-    req.httpsAgent = tls.agent();
+    const uri = client.getUri(req);
+    // Loading the system CAs costs ~100 ms: only https requests pay it, at their first use.
+    if (uri.startsWith('https:')) req.httpsAgent = tls.agent();
     // Plain http with credentials is allowed to loopback only (config.ts); an HTTP_PROXY in
     // the environment must not carry that request, in clear, off the node.
-    if (req.proxy === undefined && isLoopbackHttp(client.getUri(req))) req.proxy = false;
+    if (req.proxy === undefined && isLoopbackHttp(uri)) req.proxy = false;
     return req;
   });
   if (opts.withAuth === false) return client;

@@ -70,7 +70,9 @@ export class TlsMaterial {
     this.ca = watch(config.caFile);
     this.cert = watch(config.certFile);
     this.key = watch(config.keyFile);
-    this.current(); // fail at start on a bad PEM, not at the first push
+    // Fail at start on a bad PEM, not at the first push; without files of its own the
+    // material (the system CAs) is built at the first https request.
+    if (this.files.length > 0) this.current();
   }
 
   /** The https.Agent for the current files (a new one after a file changed). */

@@ -113,8 +113,7 @@ describe('no secret in any output', function () {
 
   it('with a URL carrying user:pass@ (loopback), every command', async () => {
     const pgWithUser = pg.url.replace('http://', `http://bob:${S.urlPassword}@`);
-    // `policy` is left out here: it prints the URL it is told to pin, user-info included
-    // (reported to the lead: it should refuse user-info and point at --secret instead).
+    // `policy` refuses user-info (exit 2) without echoing it: checked below the loop.
     for (const c of COMMANDS.filter((x) => !x.own)) {
       const args = c.args.map((a) => a.replace('{pg}', pgWithUser).replace('{dead}', `http://bob:${S.urlPassword}@127.0.0.1:9`));
       const full = c.args.includes('--help') || c.own ? args : [...args, '--log-level', 'debug', ...(c.collects ? ['--sources', 'self', '--node-name', 'leak-check'] : [])];
@@ -123,6 +122,10 @@ describe('no secret in any output', function () {
       assertClean(`${c.name} stdout/stderr`, r.stdout + r.stderr);
     }
     assertClean('Pushgateway', await pushed());
+    const policy = await runAgent(['policy', '--artifacts', '/Volumes/main/ops/dbx-prom-agent', '--pushgateway-url', pgWithUser]);
+    assert.equal(policy.code, 2, policy.stderr);
+    assert.match(policy.stderr, /user:password@ credentials/);
+    assertClean('policy stdout/stderr', policy.stdout + policy.stderr);
   });
 
   for (const [i, name] of ['bearer token from env', 'bearer token file', 'basic auth password from env', 'basic auth password file', 'OAuth2 secret from env (client_secret_post)', 'OAuth2 secret file (client_secret_basic)'].entries()) {
