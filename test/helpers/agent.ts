@@ -23,23 +23,32 @@ export interface RunResult {
   stderr: string;
 }
 
-export function runAgent(args: string[], env: Record<string, string> = {}, timeoutMs = 30000): Promise<RunResult> {
-  requireBundle();
+/**
+ * Runs a command to its exit with a clean env. Resolves on 'exit', not 'close': a daemon child
+ * that kept the pipes open must show as a finished command with a lingering child, not a hang.
+ */
+export function runProcess(bin: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BUNDLE, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(bin, args, { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const t = setTimeout(() => {
       p.kill('SIGKILL');
-      reject(new Error(`agent ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
+      reject(new Error(`${path.basename(bin)} ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
     }, timeoutMs);
     p.on('exit', (code) => {
       clearTimeout(t);
-      resolve({ code, stdout, stderr });
+      // Give the pipes a moment to drain what was written just before the exit.
+      setTimeout(() => resolve({ code, stdout, stderr }), 50);
     });
   });
+}
+
+export function runAgent(args: string[], env: Record<string, string> = {}, timeoutMs = 30000): Promise<RunResult> {
+  requireBundle();
+  return runProcess(process.execPath, [BUNDLE, ...args], env, timeoutMs);
 }
 
 export interface Daemon {

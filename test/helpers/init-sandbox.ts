@@ -4,10 +4,9 @@
  * built binaries, and DB_* variables play a Databricks node. Cleanup kills every process the
  * sandbox started (found by its unique root path in /proc/<pid>/cmdline, then killed by pid).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanEnv } from './agent';
+import { runProcess, type RunResult } from './agent';
 import { tempDir, waitFor } from './servers';
 
 export const INIT_SCRIPT = path.resolve(__dirname, '../../init-scripts/dbx-prom-agent-init.sh');
@@ -19,11 +18,7 @@ export function requireSea(): void {
     throw new Error(`${SEA_X64} is missing: run npm run build first`);
 }
 
-export interface InitResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type InitResult = RunResult;
 
 export interface Sandbox {
   /** DBX_PROM_ROOT */
@@ -61,24 +56,7 @@ function readPid(file: string): number | undefined {
 }
 
 export function runInit(args: string[], env: Record<string, string>, timeoutMs = 60000): Promise<InitResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('/bin/bash', [INIT_SCRIPT, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`init script ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    // 'exit', not 'close': a daemon that kept our pipes open would be a bug the tests must see
-    // as a finished script with a lingering child, not as a hang.
-    p.on('exit', (code) => {
-      clearTimeout(t);
-      // Give the pipes a moment to drain what the script wrote before it exited.
-      setTimeout(() => resolve({ code, stdout, stderr }), 50);
-    });
-  });
+  return runProcess('/bin/bash', [INIT_SCRIPT, ...args], env, timeoutMs);
 }
 
 /** A node: `binaries` maps arch suffix (x64, arm64) to the file placed in the artifacts folder. */

@@ -3,11 +3,10 @@
  * non-daemon, its own prefix, config, pid and logs in a temp dir. `accept(tokens)` rewrites
  * the accepted tokens and reloads (SIGHUP), as an auth proxy does when a token is rotated.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { freePort, tempDir, waitFor } from './servers';
+import { freePort, spawnUntilReady, tempDir, waitFor } from './servers';
 
 export interface BearerProxy {
   url: string;
@@ -61,38 +60,24 @@ export async function startBearerProxy(upstream: string, tokens: string[]): Prom
   const conf = path.join(dir, 'nginx.conf');
   let generation = 0;
   writeFileSync(conf, config(dir, port, upstream, tokens, generation));
-  const proc: ChildProcess = spawn('nginx', ['-p', dir, '-c', conf, '-e', `${dir}/error.log`, '-g', 'daemon off;'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const errorLog = (): string => (existsSync(`${dir}/error.log`) ? readFileSync(`${dir}/error.log`, 'utf8') : '');
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitFor(
-      () =>
-        new Promise<boolean>((resolve, reject) => {
-          if (proc.exitCode !== null) return reject(new Error(`nginx exited: ${out}${errorLog()}`));
-          const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
-          s.on('error', () => resolve(false));
-        }),
-      15000,
-      'nginx',
-    );
-  } catch (e) {
-    await stop();
-    throw e;
-  }
+  const tcpOpen = (): Promise<boolean> =>
+    new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+      s.on('error', () => resolve(false));
+    });
+  const { proc, stop } = await spawnUntilReady(
+    'nginx',
+    ['-p', dir, '-c', conf, '-e', `${dir}/error.log`, '-g', 'daemon off;'],
+    dir,
+    async (x) => {
+      // nginx writes why it stopped to its error log, not to stderr.
+      if (x.proc.exitCode !== null) throw new Error(`nginx exited: ${errorLog()}`);
+      return tcpOpen();
+    },
+    'nginx',
+    15000,
+  );
   return {
     url: `http://127.0.0.1:${port}`,
     port,

@@ -4,11 +4,10 @@
  * server's own "TLS is enabled." / "Listening on" log line, since a plain-http probe cannot
  * pass their auth.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
-import { freePort, tempDir, waitFor } from './servers';
+import { freePort, spawnUntilReady, tempDir, type Server } from './servers';
 
 export interface WebConfig {
   certFile: string;
@@ -30,15 +29,8 @@ export function webConfigYaml(c: WebConfig): string {
   return lines.join('\n') + '\n';
 }
 
-export interface SecureServer {
-  /** https://127.0.0.1:<port> */
-  url: string;
-  port: number;
-  dir: string;
-  proc: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
+/** A server on https://127.0.0.1:<port>. */
+export type SecureServer = Server;
 
 async function startWithWebConfig(
   bin: string,
@@ -49,38 +41,9 @@ async function startWithWebConfig(
   const dir = tempDir('dbx-prom-secure-');
   const webFile = path.join(dir, 'web.yml');
   writeFileSync(webFile, webConfigYaml(web));
-  const proc = spawn(bin, args(port, dir, webFile), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const server: SecureServer = {
-    url: `https://127.0.0.1:${port}`,
-    port,
-    dir,
-    proc,
-    output: () => out,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(t);
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
   const ready = bin === 'prometheus' ? /Server is ready to receive web requests/ : /TLS is enabled/;
-  try {
-    await waitFor(async () => {
-      if (proc.exitCode !== null) throw new Error(`${bin} exited: ${out}`);
-      return ready.test(out);
-    }, 20000, `${bin} with TLS on ${port}`);
-  } catch (e) {
-    await server.stop();
-    throw new Error(`${(e as Error).message}\n${out}`);
-  }
-  return server;
+  const s = await spawnUntilReady(bin, args(port, dir, webFile), dir, async (x) => ready.test(x.output()), `${bin} with TLS on ${port}`);
+  return { ...s, url: `https://127.0.0.1:${port}`, port };
 }
 
 export function startSecurePushgateway(web: WebConfig): Promise<SecureServer> {

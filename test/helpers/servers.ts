@@ -42,32 +42,32 @@ export async function httpOk(url: string): Promise<boolean> {
   return res.ok;
 }
 
-export interface Server {
-  url: string;
-  port: number;
+export interface Spawned {
   proc: ChildProcess;
   dir: string;
   output(): string;
+  /** SIGTERM (SIGKILL after 5 s), then removes the temp dir. */
   stop(): Promise<void>;
 }
 
-export async function startServer(
+/**
+ * Spawns a server owning the temp dir `dir` and waits until `ready` says so (it may throw to
+ * fail fast). On failure the server is stopped and the error carries its output.
+ */
+export async function spawnUntilReady(
   bin: string,
-  args: (port: number, dir: string) => string[],
-  readyPath: string,
-  fixedPort?: number,
-): Promise<Server> {
-  const port = fixedPort ?? (await freePort());
-  const dir = tempDir();
-  const proc = spawn(bin, args(port, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
+  args: string[],
+  dir: string,
+  ready: (s: Spawned) => Promise<boolean>,
+  what: string,
+  timeoutMs = 20000,
+): Promise<Spawned> {
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const server: Server = {
-    url,
-    port,
+  const spawned: Spawned = {
     proc,
     dir,
     output: () => out,
@@ -83,14 +83,33 @@ export async function startServer(
   };
   try {
     await waitFor(async () => {
+      if (await ready(spawned)) return true;
       if (proc.exitCode !== null) throw new Error(`${bin} exited: ${out}`);
-      return httpOk(url + readyPath);
-    }, 20000, `${bin} on ${url}`);
+      return false;
+    }, timeoutMs, what);
   } catch (e) {
-    await server.stop();
+    await spawned.stop();
     throw new Error(`${(e as Error).message}\n${out}`);
   }
-  return server;
+  return spawned;
+}
+
+export interface Server extends Spawned {
+  url: string;
+  port: number;
+}
+
+export async function startServer(
+  bin: string,
+  args: (port: number, dir: string) => string[],
+  readyPath: string,
+  fixedPort?: number,
+): Promise<Server> {
+  const port = fixedPort ?? (await freePort());
+  const dir = tempDir();
+  const url = `http://127.0.0.1:${port}`;
+  const s = await spawnUntilReady(bin, args(port, dir), dir, () => httpOk(url + readyPath).catch(() => false), `${bin} on ${url}`);
+  return { ...s, url, port };
 }
 
 export function startPushgateway(extraArgs: string[] = [], port?: number): Promise<Server> {
