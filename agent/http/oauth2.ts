@@ -91,9 +91,15 @@ export function refreshMarginMs(expiresInS: number): number {
   return Math.min(60_000, expiresInS * 100);
 }
 
+/** A token fetched after a 401 and refused again this soon is not replaced again. */
+export const MIN_REFETCH_MS = 30_000;
+/** After a failed token request, the IdP is left alone this long. */
+export const RETRY_AFTER_FAILURE_MS = 5_000;
+
 export class OAuth2TokenSource {
-  private cached?: { token: string; refreshAt: number };
+  private cached?: { token: string; refreshAt: number; expiresAt: number; fetchedAt: number; afterRejection: boolean };
   private inFlight?: Promise<string>;
+  private lastFailure?: { at: number; error: unknown };
   private lastToken?: string;
   /** Token requests made (for health metrics and tests). */
   fetches = 0;
@@ -118,21 +124,47 @@ export class OAuth2TokenSource {
    */
   refresh(rejected: string): Promise<string> {
     if (this.inFlight) return this.inFlight;
-    if (this.cached && this.cached.token !== rejected && this.now() < this.cached.refreshAt)
-      return Promise.resolve(this.cached.token);
-    this.cached = undefined;
-    return this.fetch();
+    const c = this.cached;
+    const now = this.now();
+    if (c && c.token !== rejected && now < c.refreshAt) return Promise.resolve(c.token);
+    if (c && c.token === rejected) {
+      // A token that itself replaced a refused one, refused again moments later (wrong
+      // audience or scope, revoked client): another would be refused too. Answer the same one,
+      // so the caller does not retry, and spare the IdP 500 nodes asking every cycle.
+      if (c.afterRejection && now - c.fetchedAt < MIN_REFETCH_MS) return Promise.resolve(c.token);
+      this.cached = { ...c, refreshAt: 0, expiresAt: 0 }; // never fall back to a refused token
+    }
+    return this.fetch(true);
   }
 
-  private fetch(): Promise<string> {
+  private fetch(afterRejection = false): Promise<string> {
     if (this.inFlight) return this.inFlight;
-    this.inFlight = this.request().finally(() => {
-      this.inFlight = undefined;
-    });
+    const now = this.now();
+    if (this.lastFailure && now - this.lastFailure.at < RETRY_AFTER_FAILURE_MS) {
+      const c = this.cached;
+      return c && now < c.expiresAt ? Promise.resolve(c.token) : Promise.reject(this.lastFailure.error);
+    }
+    this.inFlight = this.request(afterRejection)
+      .then(
+        (token) => {
+          this.lastFailure = undefined;
+          return token;
+        },
+        (e: unknown) => {
+          this.lastFailure = { at: this.now(), error: e };
+          // The IdP failing in a token's last minutes must not fail pushes the token still covers.
+          const c = this.cached;
+          if (c && this.now() < c.expiresAt) return c.token;
+          throw e;
+        },
+      )
+      .finally(() => {
+        this.inFlight = undefined;
+      });
     return this.inFlight;
   }
 
-  private async request(): Promise<string> {
+  private async request(afterRejection: boolean): Promise<string> {
     this.fetches++;
     const start = this.now();
     const { body, headers } = tokenRequest(this.cfg, this.clientSecret());
@@ -146,8 +178,9 @@ export class OAuth2TokenSource {
     // Access tokens are secrets too; keep only the live one registered (the set stays small).
     replaceSecret(this.lastToken, t.accessToken);
     this.lastToken = t.accessToken;
-    const refreshAt = t.expiresIn === undefined ? Infinity : start + t.expiresIn * 1000 - refreshMarginMs(t.expiresIn);
-    this.cached = { token: t.accessToken, refreshAt };
+    const expiresAt = t.expiresIn === undefined ? Infinity : start + t.expiresIn * 1000;
+    const refreshAt = t.expiresIn === undefined ? Infinity : expiresAt - refreshMarginMs(t.expiresIn);
+    this.cached = { token: t.accessToken, refreshAt, expiresAt, fetchedAt: start, afterRejection };
     return t.accessToken;
   }
 }

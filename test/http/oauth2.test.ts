@@ -27,6 +27,8 @@ interface Idp {
   valid: Set<string>;
   expiresIn: number | undefined;
   fail?: { status: number; body: string };
+  /** The resource refuses every token (wrong audience, revoked client). */
+  refuseAll?: boolean;
 }
 
 async function startIdp(): Promise<Idp> {
@@ -47,7 +49,7 @@ async function startIdp(): Promise<Idp> {
       return { status: 200, body: JSON.stringify(body), delayMs: 50 };
     }
     const auth = String(r.headers.authorization ?? '').replace(/^Bearer /, '');
-    return idp.valid.has(auth) ? { status: 200, body: '{}' } : { status: 401, body: '{"error":"invalid_token"}' };
+    return idp.valid.has(auth) && !idp.refuseAll ? { status: 200, body: '{}' } : { status: 401, body: '{"error":"invalid_token"}' };
   });
   return idp;
 }
@@ -129,6 +131,33 @@ describe('http/oauth2', () => {
     now += 2;
     assert.equal(await src.token(), 'access-token-2');
     assert.equal(src.fetches, 2);
+  });
+
+  it('a resource that refuses every token does not make the IdP issue one per push', async () => {
+    const http = createHttpClient(config(), { timeoutMs: 2000 });
+    idp.refuseAll = true;
+    for (let i = 0; i < 5; i++) await assert.rejects(http.get(`${idp.server.url}/resource`), /401/);
+    // The first token, one replacement after the first 401, then no more.
+    assert.equal(idp.tokenRequests().length, 2);
+    assert.equal(idp.server.requests.filter((r) => r.path === '/resource').length, 6);
+  });
+
+  it('keeps using a still-valid token while the IdP fails near its expiry, and leaves a failing IdP alone', async () => {
+    let now = 1_000_000;
+    const c = config();
+    const src = new OAuth2TokenSource(c.auth.oauth2!, createHttpClient(c, { timeoutMs: 2000, withAuth: false }), () => SECRET, () => now);
+    idp.expiresIn = 100;
+    assert.equal(await src.token(), 'access-token-1');
+    idp.fail = { status: 503, body: '{"error":"temporarily_unavailable"}' };
+    now += 95_000; // past the refresh point, before expiry
+    assert.equal(await src.token(), 'access-token-1');
+    assert.equal(await src.token(), 'access-token-1');
+    assert.equal(src.fetches, 2, 'no new request within 5 s of a failure');
+    now += 10_000; // expired, IdP still down
+    await assert.rejects(src.token(), /temporarily_unavailable/);
+    idp.fail = undefined;
+    now += 5_000;
+    assert.equal(await src.token(), 'access-token-2');
   });
 
   it('keeps a token without expires_in until the resource rejects it', async () => {
