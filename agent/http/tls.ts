@@ -7,6 +7,7 @@
  */
 import https from 'node:https';
 import tls from 'node:tls';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { TlsConfig } from '../config';
 import { WatchedFile } from './watched-file';
@@ -55,6 +56,8 @@ export class TlsMaterial {
   private readonly key?: WatchedFile<Buffer>;
   private built?: { ca?: Buffer; cert?: Buffer; key?: Buffer; options: TlsSocketOptions; agent: https.Agent };
   private lastBuildError = '';
+  /** The files of the last build that failed: not tried again until one of them changes. */
+  private failed?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 
   constructor(
     readonly config: TlsConfig,
@@ -90,17 +93,22 @@ export class TlsMaterial {
     const key = this.key?.get();
     const b = this.built;
     if (b && b.ca === ca && b.cert === cert && b.key === key) return b;
+    // Mid-rotation (new cert written, key not yet): a build costs ~70 ms of loading every
+    // system CA, so the same broken files are not tried again on every request.
+    const f = this.failed;
+    if (b && f && f.ca === ca && f.cert === cert && f.key === key) return b;
     let options: TlsSocketOptions;
     try {
       options = this.build(ca, cert, key);
     } catch (e) {
       const msg = (e as Error).message;
       if (!b) throw e;
-      // Mid-rotation (new cert written, key not yet): keep the working material.
+      this.failed = { ca, cert, key };
       if (msg !== this.lastBuildError) this.warn(`TLS files changed but cannot be used yet (${msg}); keeping the previous ones`);
       this.lastBuildError = msg;
       return b;
     }
+    this.failed = undefined;
     this.lastBuildError = '';
     const agent = new https.Agent({ ...this.agentOptions, ...options });
     if (b) {
@@ -113,6 +121,7 @@ export class TlsMaterial {
   }
 
   private build(ca?: Buffer, cert?: Buffer, key?: Buffer): TlsSocketOptions {
+    checkPem(ca, cert, key);
     let secureContext: tls.SecureContext;
     try {
       secureContext = tls.createSecureContext({
@@ -121,7 +130,8 @@ export class TlsMaterial {
       });
     } catch (e) {
       const m = (e as Error).message;
-      const setting = /key|mismatch/i.test(m) ? '--key-file' : /ca|certificate authority/i.test(m) ? '--ca-file' : '--cert-file';
+      // Each file parsed on its own above: what fails here is the pair.
+      const setting = /mismatch|key values/i.test(m) ? '--key-file' : '--cert-file';
       throw new TlsError(setting, `cannot load TLS files: ${m}`);
     }
     const serverName = this.config.serverName;
@@ -136,6 +146,39 @@ export class TlsMaterial {
           }
         : {}),
     };
+  }
+}
+
+/**
+ * Parses each file on its own, so the error names the right setting: createSecureContext
+ * silently ignores a CA it cannot parse (every push would then fail later, "not trusted") and
+ * names neither file when a key does not decode.
+ */
+function checkPem(ca?: Buffer, cert?: Buffer, key?: Buffer): void {
+  if (ca) {
+    const blocks = ca.toString('utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    if (blocks.length === 0) throw new TlsError('--ca-file', 'cannot load TLS files: no PEM certificate in it');
+    for (const b of blocks) {
+      try {
+        new X509Certificate(b);
+      } catch (e) {
+        throw new TlsError('--ca-file', `cannot load TLS files: ${(e as Error).message}`);
+      }
+    }
+  }
+  if (cert) {
+    try {
+      new X509Certificate(cert);
+    } catch (e) {
+      throw new TlsError('--cert-file', `cannot load TLS files: ${(e as Error).message}`);
+    }
+  }
+  if (key) {
+    try {
+      createPrivateKey(key);
+    } catch (e) {
+      throw new TlsError('--key-file', `cannot load TLS files: ${(e as Error).message}`);
+    }
   }
 }
 

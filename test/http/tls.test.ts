@@ -43,12 +43,22 @@ describe('http/tls', function () {
     assert.throws(() => createHttpClient(buildConfig({ certFile: bad, keyFile: pki.client.key }, {}), { timeoutMs: 1000 }), ConfigError);
   });
 
-  it('exits 2 naming --cert-file or --key-file when they do not load', async () => {
+  it('exits 2 naming exactly the file that does not load: cert, key or CA', async () => {
     const bad = path.join(pki.dir, 'garbage2.pem');
     writeFileSync(bad, 'not a certificate');
-    const r = await runAgent(['once', '--pushgateway-url', 'https://127.0.0.1:9', '--cert-file', bad, '--key-file', pki.client.key, '--sources', 'self']);
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /invalid --(cert|key)-file: cannot load TLS files/);
+    const cases: [string[], string][] = [
+      [['--cert-file', bad, '--key-file', pki.client.key], '--cert-file'],
+      [['--cert-file', pki.client.cert, '--key-file', bad], '--key-file'],
+      [['--cert-file', pki.client.cert, '--key-file', pki.foreignClient.key], '--key-file'],
+      // createSecureContext itself would ignore a CA it cannot parse, and every push would fail later.
+      [['--ca-file', bad], '--ca-file'],
+      [['--ca-file', pki.client.key], '--ca-file'],
+    ];
+    for (const [flags, setting] of cases) {
+      const r = await runAgent(['once', '--pushgateway-url', 'https://127.0.0.1:9', ...flags, '--sources', 'self']);
+      assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`invalid ${setting}: cannot load TLS files`), flags.join(' '));
+    }
   });
 
   it('keeps the working material while a rotation is half done (new cert, old key)', () => {
