@@ -12,12 +12,21 @@ const secrets = new Set<string>();
 /** Registers a value that must never be printed (tokens, passwords, client secrets). */
 export function registerSecret(value: string | undefined): void {
   // Very short values would redact innocent text everywhere; they are not real secrets.
-  if (value && value.length >= 4) secrets.add(value);
+  if (!value || value.length < 4) return;
+  secrets.add(value);
+  // Log lines are redacted after JSON.stringify: a password with `"` or `\` appears escaped.
+  const escaped = jsonEscaped(value);
+  if (escaped !== value) secrets.add(escaped);
 }
+
+const jsonEscaped = (v: string): string => JSON.stringify(v).slice(1, -1);
 
 /** Swaps a rotated secret (an expired OAuth2 token) for its successor, keeping the set small. */
 export function replaceSecret(old: string | undefined, value: string | undefined): void {
-  if (old !== undefined && old !== value) secrets.delete(old);
+  if (old !== undefined && old !== value) {
+    secrets.delete(old);
+    secrets.delete(jsonEscaped(old));
+  }
   registerSecret(value);
 }
 

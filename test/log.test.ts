@@ -72,4 +72,18 @@ describe('log redaction', () => {
     assert.doesNotMatch(lines[0]!, /zzz-Unregistered-42/);
     JSON.parse(lines[0]!);
   });
+
+  it('redacts a secret with quotes and backslashes, which a JSON log line escapes', () => {
+    const lines: string[] = [];
+    const restore = captureLogs((l) => lines.push(l));
+    try {
+      registerSecret('pa"ss\\word9');
+      log.warn('server said: pa"ss\\word9 is wrong', { detail: 'x pa"ss\\word9 y' });
+    } finally {
+      restore();
+    }
+    assert.equal(lines.length, 1);
+    assert.doesNotMatch(lines[0]!, /word9/);
+    assert.match(lines[0]!, /server said: \[REDACTED\] is wrong/);
+  });
 });
