@@ -15,10 +15,6 @@ export class OutageLog {
     private readonly level: 'error' | 'warn' | 'info' = 'error',
   ) {}
 
-  get failing(): boolean {
-    return this.failures > 0;
-  }
-
   failure(err: unknown, fields: Fields = {}): void {
     const message = err instanceof Error ? err.message : String(err);
     // An error may say how loud it is: "Spark is not up yet" is expected in a cluster's first

@@ -24,12 +24,10 @@ export interface SourceResult {
   error?: string;
 }
 
-export class SourceTimeoutError extends Error {}
-
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SourceTimeoutError(`${what} timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
     timer.unref();
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));

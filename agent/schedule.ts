@@ -104,9 +104,15 @@ export class Scheduler {
   }
 
   start(): void {
-    this.task = cron.schedule('* * * * * *', () => {
-      this.tick();
-    });
+    // node-cron prints a coloured console line per missed second (a GC pause, CPU quota, a
+    // clock step); the scheduler already handles those, and our logs are JSON lines.
+    this.task = cron.schedule(
+      '* * * * * *',
+      () => {
+        this.tick();
+      },
+      { suppressMissedWarning: true },
+    );
   }
 
   /** Stops ticking and waits for a cycle in flight. */

@@ -44,11 +44,6 @@ export class AgentStats {
     return this.entries.get(family.name)?.series.get(key(labels))?.value;
   }
 
-  /** Forgets a gauge's series (e.g. a sink that went away). */
-  clear(family: Family): void {
-    this.entries.get(family.name)?.series.clear();
-  }
-
   samples(): Sample[] {
     const out: Sample[] = [];
     for (const { family, series } of this.entries.values())

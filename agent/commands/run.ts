@@ -62,16 +62,21 @@ export function runCommand(): Command {
           process.exit(0);
         }, EXIT_DEADLINE_MS);
         hard.unref();
+        const started = Date.now();
         const wasBusy = scheduler.busy;
         await within(scheduler.stop(), 2000, undefined);
         // A final push, unless a cycle was just cut short (it pushed moments ago).
         if (!wasBusy) await within(agent.cycle().then(() => undefined), 1500, undefined);
-        await within(agent.close({ deleteGroup: !config.keepOnExit }), 1000, undefined);
+        // Closing waits for a push still in flight before the DELETE: give it what is left.
+        const left = EXIT_DEADLINE_MS - 200 - (Date.now() - started);
+        await within(agent.close({ deleteGroup: !config.keepOnExit }), Math.max(left, 500), undefined);
         clearTimeout(hard);
         resolve();
       };
-      process.once('SIGTERM', () => void stop('SIGTERM'));
-      process.once('SIGINT', () => void stop('SIGINT'));
+      // `on`, not `once`: systemd signals every process of the unit and a wrapper may forward
+      // the same SIGTERM; a second signal must not kill the agent before its DELETE.
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
     });
     log.info('stopped');
   });

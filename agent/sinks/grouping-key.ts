@@ -1,11 +1,13 @@
 /**
  * Pushgateway grouping-key URL paths. The Pushgateway README: a value containing `/` or an
  * empty value cannot be a path segment and must be sent as `<label>@base64/<urlsafe base64>`
- * (padding optional; an empty value is `=`). prom-client only URI-encodes, which breaks on `/`.
+ * (padding optional; an empty value is `=`). prom-client only URI-encodes, which breaks on `/`,
+ * and a URL parser drops `.` and `..` segments, so those go as base64 too.
  */
 export function encodeGroupingValue(label: string, value: string): string {
   if (value === '') return `${label}@base64/=`;
-  if (value.includes('/')) return `${label}@base64/${Buffer.from(value, 'utf8').toString('base64url')}`;
+  // `.` and `..` would be removed from the path by URL parsing (RFC 3986 dot segments).
+  if (value.includes('/') || value === '.' || value === '..') return `${label}@base64/${Buffer.from(value, 'utf8').toString('base64url')}`;
   return `${label}/${encodeURIComponent(value)}`;
 }
 

@@ -23,26 +23,33 @@ export interface PushgatewaySinkOptions {
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-export class PushError extends Error {}
-
 export function createPushgatewaySink(o: PushgatewaySinkOptions): Sink {
   const url = o.url + groupingPath(o.job, [['cluster_id', o.clusterId], ['node', o.node]]);
   const outage = new OutageLog(o.logger, 'push to Pushgateway');
+  let inFlight: Promise<void> | undefined;
+  const push = async (batch: Batch): Promise<void> => {
+    try {
+      const body = await toPrometheusText(batch.samples);
+      await o.http.put(url, body, { headers: { 'Content-Type': TEXT_CONTENT_TYPE } });
+      outage.success();
+    } catch (e) {
+      const why = describeHttpError(e);
+      outage.failure(why, { url: o.url });
+      throw new Error(`push to Pushgateway failed: ${why}`);
+    }
+  };
   return {
     name: 'pushgateway',
-    async send(batch: Batch): Promise<void> {
-      const body = await toPrometheusText(batch.samples);
-      try {
-        await o.http.put(url, body, { headers: { 'Content-Type': TEXT_CONTENT_TYPE } });
-        outage.success();
-      } catch (e) {
-        const why = describeHttpError(e);
-        outage.failure(why, { url: o.url });
-        throw new PushError(`push to Pushgateway failed: ${why}`);
-      }
+    send(batch: Batch): Promise<void> {
+      const p = push(batch);
+      inFlight = p.catch(() => undefined);
+      return p;
     },
     async close({ deleteGroup }): Promise<void> {
       if (!deleteGroup) return;
+      // A PUT still on its way would land after the DELETE and bring the group back as a
+      // ghost: the Pushgateway applies requests in the order they arrive, not were sent.
+      await inFlight;
       try {
         await o.http.delete(url, { timeout: 2000 });
         o.logger.info('deleted Pushgateway group', { url: o.url });

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createPushgatewaySink } from '../../agent/sinks/pushgateway';
 import { createHttpClient } from '../../agent/http/client';
 import { buildConfig } from '../../agent/config';
@@ -92,6 +94,54 @@ describe('sinks/pushgateway (real Pushgateway)', function () {
     assert.equal(code, 0, agent.stderr());
     assert.deepEqual((await pushgatewaySeries(pg.url)).filter((s) => s.group.node === 'term-node'), []);
     assert.match(agent.stderr(), /deleted Pushgateway group/);
+  });
+
+  it('run: a second SIGTERM right after the first still ends with the DELETE and exit 0', async () => {
+    const agent = startAgent(['run', '--pushgateway-url', pg.url, '--interval', '1s', '--idle-interval', '1s', '--sources', 'self', '--node-name', 'twice-node'], DRIVER_ENV);
+    await waitFor(async () => (await pushgatewaySeries(pg.url)).some((s) => s.group.node === 'twice-node'), 15000, 'first push');
+    agent.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 10));
+    const { code } = await agent.stop('SIGTERM');
+    assert.equal(code, 0, agent.stderr());
+    assert.deepEqual((await pushgatewaySeries(pg.url)).filter((s) => s.group.node === 'twice-node'), []);
+  });
+
+  it('run: the DELETE waits for a slow PUT in flight, so no ghost group comes back', async () => {
+    // A Pushgateway stand-in that takes 2.5 s to answer PUTs and records the order of events.
+    const events: string[] = [];
+    let slow = false;
+    const server = http.createServer((req, res) => {
+      const what = `${req.method}`;
+      req.resume();
+      req.on('end', () => {
+        events.push(`${what} received`);
+        const answer = () => {
+          events.push(`${what} answered`);
+          res.writeHead(req.method === 'DELETE' ? 202 : 200).end();
+        };
+        if (req.method === 'PUT' && slow) setTimeout(answer, 2500);
+        else answer();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const agent = startAgent(['run', '--pushgateway-url', url, '--interval', '1s', '--idle-interval', '1s', '--sources', 'self'], DRIVER_ENV);
+    try {
+      await waitFor(async () => events.includes('PUT answered'), 15000, 'first push');
+      slow = true;
+      events.length = 0;
+      await waitFor(async () => events.includes('PUT received'), 5000, 'a slow PUT in flight');
+      const { code } = await agent.stop('SIGTERM');
+      assert.equal(code, 0, agent.stderr());
+      const del = events.indexOf('DELETE received');
+      assert.ok(del > 0, `a DELETE was sent: ${events.join(', ')}`);
+      assert.ok(events.slice(0, del).includes('PUT answered'), `DELETE only after the PUT finished: ${events.join(', ')}`);
+      assert.doesNotMatch(agent.stderr(), /exit deadline reached/);
+    } finally {
+      await agent.stop('SIGKILL');
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it('run --keep-on-exit: SIGINT leaves the group in place', async () => {
