@@ -17,12 +17,12 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  // Take CommonJS builds: ESM builds (node-cron's) use import.meta.url, which is empty in a CJS bundle.
-  mainFields: ['main', 'module'],
   plugins: [
     {
       name: 'trim-dependencies',
       setup(b) {
+        // node-cron's CommonJS build: its ESM build (which the `exports` map gives an `import`)
+        // uses import.meta.url, which is empty in a CJS bundle.
         b.onResolve({ filter: /^node-cron$/ }, (args) => ({ path: require.resolve(args.path) }));
         // axios -> form-data -> mime-types -> mime-db is 137 kB of MIME tables used only to
         // guess the type of multipart file uploads, which the agent never sends.

@@ -442,5 +442,6 @@ export function parseKeyValues(text: string): Record<string, string> {
 
 /** Hides `user:pass@` in a URL so it can go into a log or an error. */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/\/)[^/@\s]+@/, '$1[REDACTED]@');
+  // Also `user:pass@host` typed without a scheme.
+  return url.replace(/(\/\/)[^/@\s]+@/, '$1[REDACTED]@').replace(/^[^/\s:@]+:[^/\s@]+@/, '[REDACTED]@');
 }

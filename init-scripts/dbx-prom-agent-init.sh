@@ -136,7 +136,8 @@ CPUQuota=25%
 Nice=10
 IOSchedulingClass=idle
 TimeoutStopSec=10
-KillMode=control-group
+# Only the wrapper gets SIGTERM and forwards it once; the agent deletes its group, then exits.
+KillMode=mixed
 
 [Install]
 WantedBy=multi-user.target
@@ -389,8 +390,26 @@ find_artifacts() {
 
 ENV_SRC_TEXT=""
 
+# A size or heap setting that is not a whole number would silently stop log rotation, or make
+# the agent refuse to start in a restart loop: fall back to the default, and say so.
+whole_number_or_default() {
+  local name=$1 default=$2 value
+  value=${!name:-}
+  case "$value" in
+    '') value=$default ;;
+    *[!0-9]*)
+      log warn "$name=$value is not a whole number; using $default"
+      value=$default
+      ;;
+  esac
+  printf -v "$name" '%s' "$value"
+  export "${name?}"
+}
+
 install() {
   local machine arch artifacts bin_src env_src="" changed=false why pid out log_lines
+  whole_number_or_default DBX_PROM_LOG_MAX_BYTES 10485760
+  whole_number_or_default DBX_PROM_MAX_HEAP_MB 192
   machine=${DBX_PROM_UNAME_M:-$(uname -m)}
   arch=$(arch_suffix "$machine") ||
     fail "unsupported architecture '$machine' (supported: x86_64/amd64, aarch64/arm64): agent not installed"
@@ -410,8 +429,10 @@ install() {
     why=$(check_env_text "$ENV_SRC_TEXT") || fail "env file $env_src: $why"
   fi
 
+  # An operator's own folder (DBX_PROM_INSTALL_DIR=/shared, mode 1777) keeps its mode.
+  [ -d "$INSTALL_DIR" ] || { mkdir -p "$INSTALL_DIR" 2>/dev/null && chmod 755 "$INSTALL_DIR" 2>/dev/null; }
   mkdir -p "$INSTALL_DIR/bin" "$RUN_DIR" "$LOG_DIR" 2>/dev/null || fail "cannot create $INSTALL_DIR"
-  chmod 755 "$INSTALL_DIR" "$INSTALL_DIR/bin" 2>/dev/null
+  chmod 755 "$INSTALL_DIR/bin" 2>/dev/null
   chmod 700 "$RUN_DIR" "$LOG_DIR" 2>/dev/null
   INIT_LOG="$LOG_DIR/init.log"
   log info "node: ${DB_IS_DRIVER:+DB_IS_DRIVER=$DB_IS_DRIVER }${DB_CLUSTER_ID:+cluster $DB_CLUSTER_ID }arch $machine; artifacts $artifacts; install dir $INSTALL_DIR"
@@ -483,7 +504,7 @@ install() {
     fi
     return 0
   fi
-  log_lines=$(wc -l <"$AGENT_LOG" 2>/dev/null || echo 0)
+  log_lines=$(wc -l 2>/dev/null <"$AGENT_LOG" || echo 0)
   pid=$(start_supervisor) || fail "the supervisor did not start (see $AGENT_LOG)"
   # The agent checks its settings at once: wait until it runs or exits with a configuration
   # error (a fraction of a second; at most 10 s on a loaded node), and report that here, in the
@@ -510,7 +531,7 @@ uninstall() {
   stop_supervisor
   # Remove only what install wrote: INSTALL_DIR may be a path an operator chose.
   rm -rf "${INSTALL_DIR:?}/bin" "${INSTALL_DIR:?}/run" "${INSTALL_DIR:?}/log" "$ENV_FILE"
-  rmdir "$INSTALL_DIR" 2>/dev/null
+  [ -n "${DBX_PROM_INSTALL_DIR:-}" ] || rmdir "$INSTALL_DIR" 2>/dev/null
   log info "uninstalled: agent stopped, $INSTALL_DIR removed"
 }
 

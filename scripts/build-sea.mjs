@@ -44,9 +44,11 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 const CACHE = process.env.DBX_PROM_SEA_CACHE ?? path.join(ROOT, 'node_modules/.cache/dbx-prom-agent-sea');
 
+class BuildError extends Error {}
+
+/** Throws, so every `finally` removes its temp folder; main() turns it into exit 1. */
 function fail(msg) {
-  console.error(`build-sea: ${msg}`);
-  process.exit(1);
+  throw new BuildError(msg);
 }
 
 function sriOf(file) {
@@ -145,4 +147,9 @@ function main() {
   }
 }
 
-main();
+try {
+  main();
+} catch (e) {
+  console.error(`build-sea: ${e instanceof BuildError ? e.message : e.stack}`);
+  process.exit(1);
+}

@@ -37,14 +37,13 @@ export function policyFromFlags(flags: PolicyFlags): string {
     if (eq <= 0) throw new ConfigError('--env', `"${kv}" is not NAME=VALUE`);
     env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  for (const url of ['DBX_PROM_PUSHGATEWAY_URL', 'DBX_PROM_REMOTE_WRITE_URL']) {
-    if (env[url] === undefined) continue;
-    // Everyone who can see the policy can read it: credentials go in secret references.
-    if (/^[a-z]+:\/\/[^/\s]*@/i.test(env[url]!))
-      throw new ConfigError(url, 'holds user:password@ credentials, which every workspace user could read in the policy; use --secret DBX_PROM_BASIC_AUTH_PASSWORD with --env DBX_PROM_BASIC_AUTH_USER=...');
-    if (!/^https?:\/\/[^/\s]/.test(env[url]!))
+  // Everyone who can see the policy can read it: credentials go in secret references.
+  for (const [name, value] of Object.entries(env))
+    if (/^(?:[a-z][a-z0-9+.-]*:\/\/)?[^/\s:@]+:[^/\s@]*@/i.test(value))
+      throw new ConfigError(name, 'holds user:password@ credentials, which every workspace user could read in the policy; use --secret DBX_PROM_BASIC_AUTH_PASSWORD with --env DBX_PROM_BASIC_AUTH_USER=...');
+  for (const url of ['DBX_PROM_PUSHGATEWAY_URL', 'DBX_PROM_REMOTE_WRITE_URL'])
+    if (env[url] !== undefined && !/^https?:\/\/[^/\s]/.test(env[url]!))
       throw new ConfigError(url, `"${redactUrl(env[url]!)}" must start with http:// or https://`);
-  }
 
   const secrets: Record<string, string> = {};
   const given = flags.secret ?? [];

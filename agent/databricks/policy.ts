@@ -50,7 +50,7 @@ export const INIT_SCRIPT_NAME = 'dbx-prom-agent-init.sh';
 export const SECRET_ENV = new Set(AGENT_OPTIONS.filter((o) => o.envOnly).map((o) => o.env));
 
 /** Every env name the agent reads, plus the init script's own. */
-export const INIT_SCRIPT_ENV = ['DBX_PROM_ARTIFACTS', 'DBX_PROM_STRICT', 'DBX_PROM_INSTALL_DIR', 'DBX_PROM_LOG_MAX_BYTES'] as const;
+export const INIT_SCRIPT_ENV = ['DBX_PROM_ARTIFACTS', 'DBX_PROM_STRICT', 'DBX_PROM_INSTALL_DIR', 'DBX_PROM_LOG_MAX_BYTES', 'DBX_PROM_MAX_HEAP_MB'] as const;
 const KNOWN_ENV = new Set<string>([...AGENT_OPTIONS.map((o) => o.env), ...INIT_SCRIPT_ENV]);
 
 // Databricks secret scope and key names: letters, digits, dashes, underscores and periods
