@@ -173,6 +173,21 @@ describe('init script (dbx-prom-agent-init.sh)', function () {
       assert.ok(statSync(rotated).size > 200);
       assert.ok(statSync(rotated).size < 64 * 1024, `rotated log of ${statSync(rotated).size} bytes`);
     });
+    it('falls back to the defaults for a heap or log size that is not a whole number, and the agent runs', async () => {
+      const s = sandbox({
+        ...workerCtx,
+        DBX_PROM_NODE_NAME: 'heap-node',
+        DBX_PROM_PUSHGATEWAY_URL: pg.url,
+        DBX_PROM_INTERVAL: '1s',
+        DBX_PROM_MAX_HEAP_MB: '256MB',
+        DBX_PROM_LOG_MAX_BYTES: '10M',
+      });
+      const r = await s.run();
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /warn: DBX_PROM_MAX_HEAP_MB=256MB is not a whole number; using 192/);
+      assert.match(r.stderr, /warn: DBX_PROM_LOG_MAX_BYTES=10M is not a whole number; using 10485760/);
+      await waitFor(async () => (await pushgatewaySeries(pg.url)).some((x) => x.group.node === 'heap-node'), 20000, 'a push');
+    });
   });
 
   describe('never fails the cluster', () => {
