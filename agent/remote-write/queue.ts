@@ -249,15 +249,25 @@ export class DiskQueue {
         samples: this.pendingSamplesCount,
         records: this.pending.length,
       });
-    this.openSegment(lastSeq + 1);
+    this.activate(this.openSegment(lastSeq + 1));
     this.writeCursor();
   }
 
-  private openSegment(seq: number): void {
+  /** Opens (or creates) a segment; throws leaving nothing half-made (a full disk). */
+  private openSegment(seq: number): Segment {
     const file = path.join(this.o.dir, segName(seq));
     const fd = openSync(file, 'a+');
-    if (fstatSync(fd).size === 0) writeSync(fd, MAGIC);
-    const seg: Segment = { seq, file, fd, size: fstatSync(fd).size };
+    try {
+      if (fstatSync(fd).size === 0) writeSync(fd, MAGIC);
+      return { seq, file, fd, size: fstatSync(fd).size };
+    } catch (e) {
+      closeSync(fd);
+      rmSync(file, { force: true });
+      throw e;
+    }
+  }
+
+  private activate(seg: Segment): void {
     this.segments.push(seg);
     this.active = seg;
   }
@@ -318,10 +328,12 @@ export class DiskQueue {
     return r;
   }
 
+  /** The next segment first, then the old one closed: a failed open (disk full) keeps appending possible. */
   private rotate(): void {
+    const next = this.openSegment(this.active.seq + 1);
     closeSync(this.active.fd!);
     this.active.fd = undefined;
-    this.openSegment(this.active.seq + 1);
+    this.activate(next);
   }
 
   /** Drops the oldest segments while the queue is over its cap, counting their unsent samples. */
@@ -410,12 +422,21 @@ export class DiskQueue {
     return out;
   }
 
-  /** The record's WriteRequest bytes, from memory or from its segment (CRC-checked). */
+  /**
+   * The record's WriteRequest bytes, from memory or from its segment (CRC-checked); undefined
+   * when it cannot be had (torn, or its file removed by a temp-dir cleaner), so the sender
+   * discards it as corrupt instead of stalling on it.
+   */
   read(r: QueuedRecord): Buffer | undefined {
     if (r.data) return r.data;
     const seg = this.segments.find((s) => s.seq === r.segment);
     if (!seg) return undefined;
-    const fd = seg.fd ?? openSync(seg.file, 'r');
+    let fd: number;
+    try {
+      fd = seg.fd ?? openSync(seg.file, 'r');
+    } catch {
+      return undefined;
+    }
     try {
       const buf = Buffer.allocUnsafe(r.size);
       const got = readSync(fd, buf, 0, r.size, r.offset);
@@ -423,6 +444,8 @@ export class DiskQueue {
       if (got !== r.size || len !== r.size - RECORD_HEADER || crc32(buf.subarray(RECORD_HEADER)) !== buf.readUInt32LE(4))
         return undefined;
       return buf.subarray(RECORD_HEADER + META);
+    } catch {
+      return undefined;
     } finally {
       if (seg.fd === undefined) closeSync(fd);
     }

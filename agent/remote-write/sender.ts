@@ -204,7 +204,7 @@ export class Sender {
       else unreadable.push(r);
     }
     if (unreadable.length > 0) {
-      this.o.logger.warn('remote-write queue: a record failed its CRC check and was dropped', { records: unreadable.length });
+      this.o.logger.warn('remote-write queue: a record could not be read back (CRC check, or its file is gone) and was dropped', { records: unreadable.length });
       q.discard(unreadable, 'corrupt');
       this.o.events.progress();
       return;
@@ -212,7 +212,8 @@ export class Sender {
     const samples = batch.reduce((n, r) => n + r.samples, 0);
     const result = await this.post(Buffer.concat(parts));
     if (this.stopped && result.verdict !== 'ok') return;
-    if (this.solo > 0) this.solo--;
+    // A retry resends the same record: only a settled one uses up a record-by-record slot.
+    if (this.solo > 0 && result.verdict !== 'retry') this.solo--;
     if (result.verdict === 'ok') {
       this.attempt = 0;
       this.lastOk = true;

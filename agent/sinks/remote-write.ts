@@ -38,10 +38,11 @@ export interface RemoteWriteOptions {
   queueMaxAgeMs: number;
   maxSamplesPerSend: number;
   timeoutMs: number;
-  /** How long `send` waits for its samples before answering (default: timeout + 1 s). */
+  /**
+   * How long `send` waits for its samples before answering (default: timeout + 1 s). While a
+   * backlog drains, a longer wait would hold the whole cycle (and the other sinks' pushes).
+   */
   sendWaitMs?: number;
-  /** How long `close` keeps sending (the daemon must exit within 5 s in all). */
-  closeFlushMs?: number;
   random?: () => number;
 }
 
@@ -140,19 +141,20 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
   let closed = false;
   let lastTimestampMs = 0;
 
-  /** Encodes and queues series in chunks; returns the records (fewer if the disk failed). */
-  const enqueue = (series: WireSeries[], timestampMs: number): QueuedRecord[] => {
+  /** Encodes and queues series in chunks; returns the records and how many samples the disk refused. */
+  const enqueue = (series: WireSeries[], timestampMs: number): { records: QueuedRecord[]; lost: number } => {
     const records: QueuedRecord[] = [];
+    let lost = 0;
     try {
       for (const part of chunk(series, o.maxSamplesPerSend)) records.push(queue.append(timestampMs, part.length, encodeWriteRequest(part)));
     } catch (e) {
       // Disk full or gone: these samples are lost, but what is queued stays and is still sent.
-      const appended = records.reduce((n, r) => n + r.samples, 0);
-      drop('disk_error', series.length - appended, { error: e instanceof Error ? e.message : String(e) });
+      lost = series.length - records.reduce((n, r) => n + r.samples, 0);
+      drop('disk_error', lost, { error: e instanceof Error ? e.message : String(e) });
     }
     gauges();
     sender.kick();
-    return records;
+    return { records, lost };
   };
 
   return {
@@ -162,10 +164,11 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
       const cycle = tracker.cycle(batch.samples, batch.timestampMs);
       lastTimestampMs = Math.max(lastTimestampMs, batch.timestampMs);
       drop('invalid', cycle.invalid, { first: cycle.firstInvalid });
-      const records = enqueue(cycle.series, batch.timestampMs);
+      const { records, lost } = enqueue(cycle.series, batch.timestampMs);
       const result = await sender.waitFor(records, o.sendWaitMs ?? o.timeoutMs + 1000);
       gauges();
       if (!result.ok) throw new RemoteWriteError(`remote write failed: ${result.error}`);
+      if (lost > 0) throw new RemoteWriteError(`remote write failed: ${lost} samples could not be queued (disk)`);
     },
     async close({ deleteGroup }): Promise<void> {
       if (closed) return;
@@ -176,7 +179,7 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
         const at = Math.max(Date.now(), lastTimestampMs + 1);
         enqueue(tracker.endAll(at), at);
       }
-      await sender.flush(o.closeFlushMs ?? 800);
+      await sender.flush(800);
       await sender.stop();
       gauges();
       if (queue.pendingSamples > 0)
@@ -201,5 +204,7 @@ export function createRemoteWriteSink(env: SinkEnv, url: string): Sink {
     queueMaxAgeMs: config.remoteWrite.queueMaxAgeMs,
     maxSamplesPerSend: config.remoteWrite.maxSamplesPerSend,
     timeoutMs: config.pushTimeoutMs,
+    // Behind a backlog, answer within a quarter interval: the samples stay queued in order.
+    sendWaitMs: Math.min(config.pushTimeoutMs + 1000, Math.max(1000, config.intervalMs / 4)),
   });
 }

@@ -123,8 +123,11 @@ describe('remote write survives an outage and kill -9 (bundle + real Prometheus)
       daemons.push(daemon);
       await waitFor(async () => sockets.size > 0, 20_000, 'a request to the hanging receiver');
       const { code } = await daemon.stop('SIGTERM');
-      // 0, not null: it exited on its own (the helper would SIGKILL it after 10 s).
+      // 0, not null: it exited on its own (the helper would SIGKILL it after 10 s), and by a
+      // clean close, not by the run command's last-resort deadline.
       assert.equal(code, 0, daemon.stderr());
+      assert.doesNotMatch(daemon.stderr(), /exit deadline reached/);
+      assert.match(daemon.stderr(), /unsent samples stay queued/);
       assert.ok(unsentTimestamps(path.join(queueBase, queueSubdir(url))).length >= 1);
     } finally {
       for (const s of sockets) s.destroy();

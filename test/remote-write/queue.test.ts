@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import fs, { appendFileSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DiskQueue, MAGIC, QueueLockedError, encodeRecord, scanSegment, type DropReason } from '../../agent/remote-write/queue';
 import { captureLogs, log } from '../../agent/log';
@@ -42,6 +42,44 @@ describe('remote-write/queue', () => {
     assert.equal(q.oldestTimestampMs, now + 2);
     // A record larger than the limit still goes, alone.
     assert.equal(q.peek(5).length, 1);
+    q.close();
+  });
+
+  it('answers undefined, not an error, for a record whose segment file was removed (a temp-dir cleaner)', () => {
+    const now = Date.now();
+    const q = open();
+    q.append(now, 1, payload(1));
+    q.close();
+    const q2 = open(); // records loaded at start are read from their files
+    const [r] = q2.peek(100);
+    for (const f of readdirSync(dir)) if (f.endsWith('.seg')) rmSync(path.join(dir, f));
+    assert.equal(q2.read(r!), undefined);
+    q2.close();
+  });
+
+  it('a full disk at a segment rotation loses that record only: later appends work again', () => {
+    const q = open({ segmentBytes: 300 });
+    const now = Date.now();
+    const original = fs.writeSync;
+    let failNextHeader = false;
+    (fs as { writeSync: unknown }).writeSync = (fd: number, buf: Buffer, ...rest: unknown[]) => {
+      if (failNextHeader && buf.length === MAGIC.length) {
+        failNextHeader = false;
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      }
+      return (original as (...a: unknown[]) => number)(fd, buf, ...rest);
+    };
+    try {
+      q.append(now, 1, payload(0, 200));
+      failNextHeader = true;
+      assert.throws(() => q.append(now + 1, 1, payload(1, 200)), /ENOSPC/);
+      for (let i = 2; i < 6; i++) q.append(now + i, 1, payload(i, 200));
+    } finally {
+      (fs as { writeSync: unknown }).writeSync = original;
+    }
+    const left = q.peek(100);
+    assert.deepEqual(left.map((r) => r.timestampMs - now), [0, 2, 3, 4, 5]);
+    assert.deepEqual(left.map((r) => q.read(r)?.[0]), [0, 2, 3, 4, 5]);
     q.close();
   });
 
