@@ -177,7 +177,7 @@ export function defaultEnvFile(): string | undefined {
   return undefined;
 }
 
-function isLoopback(host: string): boolean {
+export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^127\./.test(h);
 }
@@ -350,20 +350,21 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
     if (auth.oauth2.clientSecret === undefined && auth.oauth2.clientSecretFile === undefined)
       throw new ConfigError(label('oauth2ClientSecretFile'), 'or DBX_PROM_OAUTH2_CLIENT_SECRET is required with --oauth2-token-url');
   }
-  const methods = [
-    auth.bearerToken !== undefined || auth.bearerTokenFile !== undefined,
-    auth.basicAuthUser !== undefined,
-    auth.oauth2 !== undefined,
-  ].filter(Boolean).length;
+  const chosen = [
+    auth.bearerTokenFile !== undefined ? 'bearerTokenFile' : auth.bearerToken !== undefined ? 'bearerToken' : undefined,
+    auth.basicAuthUser !== undefined ? 'basicAuthUser' : undefined,
+    auth.oauth2 !== undefined ? 'oauth2TokenUrl' : undefined,
+  ].filter((k): k is string => k !== undefined);
+  const methods = chosen.length;
   if (methods > 1)
-    throw new ConfigError(label('bearerTokenFile'), 'choose one of bearer token, basic auth or OAuth2');
+    throw new ConfigError(chosen.map(label).join(' and '), 'choose one of bearer token, basic auth or OAuth2');
   if (auth.basicAuthUser !== undefined && auth.basicAuthPassword === undefined && auth.basicAuthPasswordFile === undefined)
     throw new ConfigError(label('basicAuthPasswordFile'), 'or DBX_PROM_BASIC_AUTH_PASSWORD is required with --basic-auth-user');
   if (auth.basicAuthUser === undefined && (auth.basicAuthPassword !== undefined || auth.basicAuthPasswordFile !== undefined))
     throw new ConfigError(label('basicAuthUser'), 'is required with a basic auth password');
   // An OAuth2 setting without the token URL would be silently ignored: say so instead.
   if (oauth2TokenUrl === undefined)
-    for (const key of ['oauth2ClientId', 'oauth2ClientSecretFile', 'oauth2ClientSecret', 'oauth2Scopes', 'oauth2Audience'])
+    for (const key of ['oauth2ClientId', 'oauth2ClientSecretFile', 'oauth2ClientSecret', 'oauth2Scopes', 'oauth2Audience', 'oauth2Params', 'oauth2AuthMethod'])
       if (raw(key) !== undefined) throw new ConfigError(label(key), 'needs --oauth2-token-url (DBX_PROM_OAUTH2_TOKEN_URL)');
 
   const tls: TlsConfig = {

@@ -5,6 +5,7 @@
  * each failure, exit 1 on any failure, no secret in the output, no group left behind.
  */
 import assert from 'node:assert/strict';
+import { proxyFor } from '../agent/doctor/network';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makePki, type Pki } from './helpers/certs';
@@ -155,5 +156,18 @@ describe('doctor', function () {
     );
     assert.equal(failed([ok('a', ''), warn('b', '')]), false);
     assert.equal(failed([fail('a', '', 'h')]), true);
+  });
+});
+
+describe('doctor/network proxyFor', () => {
+  it('follows HTTP(S)_PROXY and NO_PROXY like the agent client, never for plain http to loopback', () => {
+    const env = { HTTPS_PROXY: 'http://proxy:3128', HTTP_PROXY: 'http://proxy:3128', NO_PROXY: 'internal.example,.corp,10.0.0.1:9091' };
+    assert.equal(proxyFor('https://pg.example:9091', env), 'http://proxy:3128');
+    assert.equal(proxyFor('https://pg.internal.example:9091', env), undefined);
+    assert.equal(proxyFor('https://pg.corp/x', env), undefined);
+    assert.equal(proxyFor('http://10.0.0.1:9091', env), undefined);
+    assert.equal(proxyFor('http://10.0.0.1:9092', env), 'http://proxy:3128');
+    assert.equal(proxyFor('http://127.0.0.1:9091', env), undefined);
+    assert.equal(proxyFor('https://pg.example', {}), undefined);
   });
 });

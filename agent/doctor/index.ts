@@ -11,7 +11,7 @@ import { createSparkClient } from '../spark/client';
 import { SparkDiscovery } from '../spark/discovery';
 import { runningApplications } from '../spark/parse';
 import { fail, ok, skip, warn, type CheckResult } from './check';
-import { checkDns, checkTcp, checkTls, type Endpoint } from './network';
+import { checkDns, checkTcp, checkTls, proxyFor, type Endpoint } from './network';
 import { checkPushgatewayPush, checkRemoteWritePush } from './push';
 
 export interface DoctorOptions {
@@ -113,6 +113,12 @@ export async function runDoctor(config: Config, o: DoctorOptions): Promise<Check
   const material = tlsMaterialFor(config);
   const reachable = new Map<string, boolean>();
   for (const e of endpoints) {
+    const proxy = proxyFor(e.url);
+    if (proxy !== undefined) {
+      results.push(skip(`net ${e.label}`, `through the proxy ${redactUrl(proxy)} (HTTP(S)_PROXY): DNS, TCP and TLS are checked by the push below`));
+      reachable.set(e.label, true);
+      continue;
+    }
     const steps = [await checkDns(e)];
     if (steps[0]!.status !== 'fail') steps.push(await checkTcp(e, timeoutMs));
     if (steps.at(-1)!.status !== 'fail') steps.push(await checkTls(e, material, timeoutMs));

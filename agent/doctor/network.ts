@@ -20,6 +20,29 @@ export interface Endpoint {
   url: string;
 }
 
+/**
+ * The proxy the agent's HTTP client (axios, by the HTTP(S)_PROXY / NO_PROXY convention) would
+ * use for a URL, if any. Through a proxy the node may have no direct route or DNS at all, so
+ * direct DNS/TCP/TLS checks would fail while pushes work: doctor then checks the push only.
+ */
+export function proxyFor(url: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const u = new URL(url);
+  const host = hostOf(u);
+  // The agent's client never proxies plain http to loopback.
+  if (u.protocol === 'http:' && (host === 'localhost' || host === '::1' || /^127\./.test(host))) return undefined;
+  const proxy = u.protocol === 'https:' ? env.HTTPS_PROXY ?? env.https_proxy : env.HTTP_PROXY ?? env.http_proxy;
+  if (!proxy) return undefined;
+  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '').split(/[\s,]+/).filter(Boolean);
+  const port = String(portOf(u));
+  for (const entry of noProxy) {
+    if (entry === '*') return undefined;
+    const [h, p] = entry.replace(/^\*?\./, '.').split(':');
+    if (p !== undefined && p !== port) continue;
+    if (h === host || (h!.startsWith('.') && host.endsWith(h!)) || host.endsWith('.' + h)) return undefined;
+  }
+  return proxy;
+}
+
 function portOf(u: URL): number {
   return u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
 }

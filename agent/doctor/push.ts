@@ -17,7 +17,6 @@ import { groupingPath } from '../sinks/grouping-key';
 import { TEXT_CONTENT_TYPE } from '../sinks/pushgateway';
 import { encodeWriteRequest } from '../remote-write/protobuf';
 import { snappyCompress } from '../remote-write/snappy';
-import { USER_AGENT } from '../version';
 import { fail, ok, type CheckResult } from './check';
 
 const doctorCheck = gauge('dbx_agent_doctor_check', 'Pushed by `dbx-prom-agent doctor` into a throwaway group it deletes again.');
@@ -46,6 +45,8 @@ export async function checkPushgatewayPush(
   try {
     await http.put(url, body, { headers: { 'Content-Type': TEXT_CONTENT_TYPE } });
   } catch (e) {
+    // A PUT that timed out may still have been stored: remove the group all the same.
+    await http.delete(url).catch(() => undefined);
     return fail(name, `PUT to ${redactUrl(base)}: ${describeHttpError(e)}`, hintFor(e, 'Pushgateway'));
   }
   try {
@@ -64,7 +65,6 @@ export async function checkRemoteWritePush(http: AxiosInstance, url: string): Pr
         'Content-Type': 'application/x-protobuf',
         'Content-Encoding': 'snappy',
         'X-Prometheus-Remote-Write-Version': '0.1.0',
-        'User-Agent': USER_AGENT,
       },
       responseType: 'text',
     });

@@ -10,7 +10,7 @@
 import http from 'node:http';
 import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import type { Config } from '../config';
-import { ConfigError } from '../config';
+import { ConfigError, isLoopback } from '../config';
 import { log, redact } from '../log';
 import { USER_AGENT } from '../version';
 import { createAuth, type Auth } from './auth';
@@ -71,8 +71,7 @@ export function authFor(config: Config): Auth {
 function isLoopbackHttp(url: string): boolean {
   try {
     const u = new URL(url);
-    const h = u.hostname.replace(/^\[|\]$/g, '');
-    return u.protocol === 'http:' && (h === 'localhost' || h === '::1' || /^127\./.test(h));
+    return u.protocol === 'http:' && isLoopback(u.hostname);
   } catch {
     return false;
   }
