@@ -75,10 +75,29 @@ export async function runGc(config: Config, o: GcOptions, out: (line: string) =>
     return 1;
   }
   let failed = 0;
+  let skipped = 0;
+  // A long list (after a fleet-wide outage) takes a while to delete, and agents push again
+  // meanwhile: a snapshot older than this is read again so a refreshed group is never deleted.
+  const RECHECK_AFTER_MS = 5000;
+  let snapshotAt = Date.now();
+  let stillStale = new Set(stale.map((g) => groupDeletePath(g.group.labels)));
   for (const { group, ageSeconds } of stale) {
     const what = `${describeGroup(group.labels)} last_push=${formatAge(ageSeconds)} ago`;
     if (o.dryRun) {
       out(`would delete ${what}`);
+      continue;
+    }
+    if (Date.now() - snapshotAt > RECHECK_AFTER_MS) {
+      try {
+        stillStale = new Set((await collectStale(http, config, o)).map((g) => groupDeletePath(g.group.labels)));
+        snapshotAt = Date.now();
+      } catch (e) {
+        log.error('cannot read Pushgateway groups again; stopping here', { error: describeHttpError(e) });
+        return 1;
+      }
+    }
+    if (!stillStale.has(groupDeletePath(group.labels))) {
+      skipped++;
       continue;
     }
     try {
@@ -91,7 +110,8 @@ export async function runGc(config: Config, o: GcOptions, out: (line: string) =>
   }
   log.info(o.dryRun ? 'gc dry run done' : 'gc done', {
     stale: stale.length,
-    deleted: o.dryRun ? 0 : stale.length - failed,
+    deleted: o.dryRun ? 0 : stale.length - failed - skipped,
+    refreshed_meanwhile: skipped,
     failed,
     maxAge: formatDuration(o.maxAgeMs),
     job: config.job,
