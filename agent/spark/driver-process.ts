@@ -29,8 +29,12 @@ export function parseStatusRss(status: string): number | undefined {
   return m ? Number(m[1]) * 1024 : undefined;
 }
 
+/** Cycles to wait after a scan of /proc found no driver JVM (the scan reads every cmdline). */
+const SCANS_SKIPPED_AFTER_MISS = 3;
+
 export class DriverProcessFinder {
   private pid?: number;
+  private skipScans = 0;
 
   /** `root` stands for `/` (tests point it at a fake tree holding proc/<pid>/...). */
   constructor(private readonly root = '/') {}
@@ -66,7 +70,14 @@ export class DriverProcessFinder {
   /** The driver JVM's pid and resident memory, or undefined when there is no driver JVM here. */
   async read(): Promise<{ pid: number; rssBytes: number } | undefined> {
     for (let attempt = 0; attempt < 2; attempt++) {
-      if (this.pid === undefined) this.pid = await this.find();
+      if (this.pid === undefined) {
+        if (this.skipScans > 0) {
+          this.skipScans--;
+          return undefined;
+        }
+        this.pid = await this.find();
+        if (this.pid === undefined) this.skipScans = SCANS_SKIPPED_AFTER_MISS;
+      }
       if (this.pid === undefined) return undefined;
       try {
         // A cached pid may have been reused after the driver restarted: check it is still one.

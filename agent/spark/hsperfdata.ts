@@ -84,8 +84,21 @@ export function heapFromCounters(c: PerfCounters): { usedBytes: number; maxBytes
   return { usedBytes: used, maxBytes };
 }
 
+// Where each JVM's file was found: /tmp of a driver can hold thousands of entries, and the
+// collection path should not list it every cycle.
+const foundFiles = new Map<string, string>();
+
 /** Reads the heap of JVM `pid`; `root` stands for `/` in tests. Undefined when there is no file. */
 export async function readJvmHeap(pid: number, root = '/'): Promise<{ usedBytes: number; maxBytes?: number } | undefined> {
+  const key = `${root}\0${pid}`;
+  const known = foundFiles.get(key);
+  if (known !== undefined) {
+    try {
+      return heapFromCounters(parsePerfData(await readFile(known)));
+    } catch {
+      foundFiles.delete(key); // the JVM ended, or its file moved: look again
+    }
+  }
   const tmp = path.join(root, 'tmp');
   let dirs: string[];
   try {
@@ -94,12 +107,14 @@ export async function readJvmHeap(pid: number, root = '/'): Promise<{ usedBytes:
     return undefined;
   }
   for (const d of dirs) {
+    const file = path.join(tmp, d, String(pid));
     let buf: Buffer;
     try {
-      buf = await readFile(path.join(tmp, d, String(pid)));
+      buf = await readFile(file);
     } catch {
       continue;
     }
+    foundFiles.set(key, file);
     return heapFromCounters(parsePerfData(buf));
   }
   return undefined;

@@ -60,5 +60,15 @@ describe('spark/driver-process', () => {
       assert.equal(await new DriverProcessFinder(root).read(), undefined);
       assert.equal(await new DriverProcessFinder(path.join(root, 'nowhere')).read(), undefined);
     });
+
+    it('after a scan that found no driver, scans /proc again only every fourth cycle', async () => {
+      rmSync(path.join(root, 'proc', '400'), { recursive: true });
+      rmSync(path.join(root, 'proc', '300'), { recursive: true });
+      const f = new DriverProcessFinder(root);
+      assert.equal(await f.read(), undefined); // scanned: nothing
+      proc(600, DATABRICKS_DRIVER, 4096); // the driver JVM starts
+      for (let i = 0; i < 3; i++) assert.equal(await f.read(), undefined, `cycle ${i + 2} skips the scan`);
+      assert.deepEqual(await f.read(), { pid: 600, rssBytes: 4096 * 1024 });
+    });
   });
 });
