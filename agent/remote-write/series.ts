@@ -118,16 +118,6 @@ function sameLabels(labels: readonly Label[], steps: readonly Step[], s: Sample,
   return j === labels.length;
 }
 
-/** The sorted label set of one sample, or why it cannot be sent. */
-export function seriesLabels(s: Sample, target: TargetLabels): BuildResult {
-  if (!METRIC_NAME.test(s.name)) return { invalid: `metric name "${s.name}"` };
-  const plan = makePlan(Object.keys(s.labels), target);
-  if ('invalid' in plan) return { invalid: `${plan.invalid} of ${s.name}` };
-  const h = planHash(plan.steps, s, target);
-  if (typeof h !== 'number') return h;
-  return { labels: planLabels(plan.steps, s, target) };
-}
-
 /** Caches plans by label-name list, and metric-name checks; bounded, since names are bounded but not trusted. */
 class PlanCache {
   private readonly plans = new Map<string, Plan>();

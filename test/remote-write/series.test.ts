@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SeriesTracker, chunk, seriesLabels } from '../../agent/remote-write/series';
-import { gauge } from '../../agent/sample';
+import { SeriesTracker, chunk, type BuildResult, type TargetLabels } from '../../agent/remote-write/series';
+import { gauge, type Sample } from '../../agent/sample';
+
+/** One sample through the tracker, as the sink sends it: its label set, or why it is refused. */
+function seriesLabels(s: Sample, target: TargetLabels): BuildResult {
+  const c = new SeriesTracker(target).cycle([s], 1000);
+  if (c.invalid > 0) return { invalid: c.firstInvalid ?? 'invalid' };
+  return { labels: [...c.series[0]!.labels] };
+}
 
 const up = gauge('test_up', 'Test gauge.');
 
