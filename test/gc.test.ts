@@ -12,7 +12,10 @@ import { startSecurePushgateway, type SecureServer } from './helpers/secure-serv
 import { startPushgateway, freePort, type Server } from './helpers/servers';
 import { groupingPath } from '../agent/sinks/grouping-key';
 import { parseGroups, type PushgatewayGroup } from '../agent/pushgateway/groups';
-import { parseMaxAge, serverNowSeconds } from '../agent/commands/gc';
+import { parseMaxAge, runGc, serverNowSeconds } from '../agent/commands/gc';
+import { buildConfig } from '../agent/config';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../agent/config';
 
 const GAUGE = '# HELP gc_test_value A test value.\n# TYPE gc_test_value gauge\ngc_test_value 1\n';
@@ -200,5 +203,48 @@ describe('gc behind TLS and basic auth (the agent flags)', function () {
     const again = await runAgent(['gc', '--pushgateway-url', pg.url, ...auth, '--max-age', `${MAX_AGE_S}s`, '--dry-run']);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stdout, '');
+  });
+});
+
+describe('gc while agents push again', () => {
+  it('re-reads an old snapshot before each DELETE: a group refreshed meanwhile survives', async () => {
+    // A Pushgateway stand-in: three groups an hour old; while gc deletes the first, n3 pushes.
+    const pushTime = new Map([['n1', Date.now() / 1000 - 3600], ['n2', Date.now() / 1000 - 3600], ['n3', Date.now() / 1000 - 3600]]);
+    const deleted: string[] = [];
+    const group = (node: string, t: number) => ({
+      labels: { job: 'databricks', cluster_id: 'c', node },
+      last_push_successful: true,
+      push_time_seconds: { type: 'GAUGE', help: '', metrics: [{ labels: { job: 'databricks', cluster_id: 'c', node }, value: String(t) }] },
+      push_failure_time_seconds: { type: 'GAUGE', help: '', metrics: [{ labels: { job: 'databricks', cluster_id: 'c', node }, value: '0' }] },
+    });
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.method === 'GET') {
+          res.writeHead(200, { 'Content-Type': 'application/json', Date: new Date().toUTCString() });
+          res.end(JSON.stringify({ status: 'success', data: [...pushTime].map(([n, t]) => group(n, t)) }));
+          return;
+        }
+        const node = /\/node\/([^/]+)$/.exec(req.url ?? '')![1]!;
+        if (node === 'n1') pushTime.set('n3', Date.now() / 1000); // n3's agent is back
+        setTimeout(() => {
+          deleted.push(node);
+          pushTime.delete(node);
+          res.writeHead(202).end();
+        }, 300);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const lines: string[] = [];
+      const code = await runGc(buildConfig({ pushgatewayUrl: url }, {}), { maxAgeMs: 600_000, dryRun: false, recheckAfterMs: 100 }, (l) => lines.push(l));
+      assert.equal(code, 0);
+      assert.deepEqual(deleted.sort(), ['n1', 'n2']);
+      assert.equal(lines.length, 2);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

@@ -47,9 +47,14 @@ function formatAge(seconds: number): string {
   return formatDuration(Math.max(0, Math.round(seconds)) * 1000);
 }
 
-interface GcOptions {
+export interface GcOptions {
   maxAgeMs: number;
   dryRun: boolean;
+  /**
+   * A long list (after a fleet-wide outage) takes a while to delete, and agents push again
+   * meanwhile: a snapshot older than this is read again so a refreshed group is never deleted.
+   */
+  recheckAfterMs?: number;
 }
 
 async function collectStale(http: AxiosInstance, config: Config, o: GcOptions): Promise<StaleGroup[]> {
@@ -76,9 +81,7 @@ export async function runGc(config: Config, o: GcOptions, out: (line: string) =>
   }
   let failed = 0;
   let skipped = 0;
-  // A long list (after a fleet-wide outage) takes a while to delete, and agents push again
-  // meanwhile: a snapshot older than this is read again so a refreshed group is never deleted.
-  const RECHECK_AFTER_MS = 5000;
+  const recheckAfterMs = o.recheckAfterMs ?? 5000;
   let snapshotAt = Date.now();
   let stillStale = new Set(stale.map((g) => groupDeletePath(g.group.labels)));
   for (const { group, ageSeconds } of stale) {
@@ -87,7 +90,7 @@ export async function runGc(config: Config, o: GcOptions, out: (line: string) =>
       out(`would delete ${what}`);
       continue;
     }
-    if (Date.now() - snapshotAt > RECHECK_AFTER_MS) {
+    if (Date.now() - snapshotAt > recheckAfterMs) {
       try {
         stillStale = new Set((await collectStale(http, config, o)).map((g) => groupDeletePath(g.group.labels)));
         snapshotAt = Date.now();
