@@ -131,44 +131,42 @@ describe('schedule', () => {
     assert.deepEqual(starts, [0, 20000, 40000]);
   });
 
-  it('a wall clock stepped back (NTP at boot) does not silence the node for the size of the step', async () => {
-    let t = 3_600_000;
+  /** A 15s/60s scheduler on a clock the test sets: `tickAt(t)` moves the clock and ticks once. */
+  function clockScheduler(startMs: number): { starts: number[]; tickAt(t: number): Promise<void> } {
+    let t = startMs;
     const starts: number[] = [];
-    const s = new Scheduler({
-      policy: new IntervalPolicy(15000, 60000, 4),
-      phaseMs: 0,
-      clock: () => t,
-      cycle: async (now) => (starts.push(now.getTime()), true),
-    });
-    await s.tick();
+    const s = new Scheduler({ policy: new IntervalPolicy(15000, 60000, 4), phaseMs: 0, clock: () => t, cycle: async (now) => (starts.push(now.getTime()), true) });
+    return {
+      starts,
+      async tickAt(at: number) {
+        t = at;
+        await s.tick();
+      },
+    };
+  }
+
+  it('a wall clock stepped back (NTP at boot) does not silence the node for the size of the step', async () => {
+    const c = clockScheduler(3_600_000);
+    await c.tickAt(3_600_000);
     // One hour back, a second after the first cycle.
-    t = 1000;
-    await s.tick();
-    for (t = 2000; t <= 31000; t += 1000) await s.tick();
-    assert.deepEqual(starts, [3_600_000, 1000, 16000, 31000]);
+    await c.tickAt(1000);
+    for (let t = 2000; t <= 31000; t += 1000) await c.tickAt(t);
+    assert.deepEqual(c.starts, [3_600_000, 1000, 16000, 31000]);
   });
 
   it('a tick a few ms early still runs its slot: 15s stays 15s, never 16s', async () => {
-    let t = 0;
-    const starts: number[] = [];
-    const s = new Scheduler({ policy: new IntervalPolicy(15000, 60000, 4), phaseMs: 0, clock: () => t, cycle: async (now) => (starts.push(now.getTime()), true) });
+    const c = clockScheduler(0);
     // The cron clock drifts: each tick lands 3 ms earlier than a whole second.
-    for (let i = 0; i <= 60; i++) {
-      t = i * 1000 - (i % 2 === 0 ? 0 : 3) - (i >= 15 ? 3 : 0);
-      await s.tick();
-    }
-    assert.deepEqual(starts.map((x) => Math.round(x / 1000)), [0, 15, 30, 45, 60]);
+    for (let i = 0; i <= 60; i++) await c.tickAt(i * 1000 - (i % 2 === 0 ? 0 : 3) - (i >= 15 ? 3 : 0));
+    assert.deepEqual(c.starts.map((x) => Math.round(x / 1000)), [0, 15, 30, 45, 60]);
   });
 
   it('a clock stepping forward runs at once and keeps the rhythm', async () => {
-    let t = 0;
-    const starts: number[] = [];
-    const s = new Scheduler({ policy: new IntervalPolicy(15000, 60000, 4), phaseMs: 0, clock: () => t, cycle: async (now) => (starts.push(now.getTime()), true) });
-    await s.tick();
-    t = 100_000;
-    await s.tick();
-    for (t = 101_000; t <= 130_000; t += 1000) await s.tick();
-    assert.deepEqual(starts, [0, 100_000, 115_000, 130_000]);
+    const c = clockScheduler(0);
+    await c.tickAt(0);
+    await c.tickAt(100_000);
+    for (let t = 101_000; t <= 130_000; t += 1000) await c.tickAt(t);
+    assert.deepEqual(c.starts, [0, 100_000, 115_000, 130_000]);
   });
 
   it('a cycle that throws synchronously is a failed cycle, not a crash', async () => {
