@@ -75,13 +75,26 @@ describe('spark/hsperfdata', () => {
           assert.equal(driverScore(readFileSync(`/proc/${pid}/cmdline`, 'utf8')), 2);
           const found = await new DriverProcessFinder('/').read();
           assert.ok(found && found.rssBytes > 8 << 20, 'a driver JVM found in /proc');
-          const heap = await readJvmHeap(pid);
+          // jstat -gc: S0U S1U EU OU in KB. The JVM sleeps after "ready", but the source launcher
+          // may still be settling (a GC, JIT threads): compare only a snapshot our two reads
+          // around jstat agree on.
+          const jstatUsedKb = (): number => {
+            const [head, row] = execFileSync('jstat', ['-gc', String(pid)], { encoding: 'utf8' }).trim().split('\n');
+            const col = (n: string) => Number(row!.trim().split(/\s+/)[head!.trim().split(/\s+/).indexOf(n)]);
+            return col('S0U') + col('S1U') + col('EU') + col('OU');
+          };
+          let heap: Awaited<ReturnType<typeof readJvmHeap>>;
+          let theirs = NaN;
+          for (let attempt = 0; attempt < 10; attempt++) {
+            heap = await readJvmHeap(pid);
+            assert.ok(heap);
+            theirs = jstatUsedKb();
+            const again = await readJvmHeap(pid);
+            if (again?.usedBytes === heap.usedBytes) break;
+            await new Promise((r) => setTimeout(r, 300));
+          }
           assert.ok(heap);
-          // jstat -gc: S0U S1U EU OU in KB; the JVM is asleep, so nothing moves.
-          const [head, row] = execFileSync('jstat', ['-gc', String(pid)], { encoding: 'utf8' }).trim().split('\n');
-          const col = (n: string) => Number(row!.trim().split(/\s+/)[head!.trim().split(/\s+/).indexOf(n)]);
-          const jstatUsedKb = col('S0U') + col('S1U') + col('EU') + col('OU');
-          assert.ok(Math.abs(heap.usedBytes / 1024 - jstatUsedKb) < 1, `${heap.usedBytes / 1024} KB vs jstat ${jstatUsedKb} KB`);
+          assert.ok(Math.abs(heap.usedBytes / 1024 - theirs) < 1, `${heap.usedBytes / 1024} KB vs jstat ${theirs} KB`);
           // -Xmx256m, whatever the collector (jstat's NGCMX + OGCMX would say 512m for G1).
           assert.equal(heap.maxBytes, 256 * 1024 * 1024);
         } finally {
