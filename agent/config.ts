@@ -6,10 +6,10 @@
 import { existsSync, readFileSync, accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { parseDuration, parseBytes } from './duration';
+import { formatDuration, parseDuration, parseBytes } from './duration';
 import { LOG_LEVELS, LogLevel, registerSecret } from './log';
 import { parseEnvFile } from './env-file';
-import { RESERVED_LABELS, isValidLabelName } from './labels';
+import { RESERVED_LABELS, SERIES_LABELS, isValidLabelName } from './labels';
 
 export class ConfigError extends Error {
   constructor(readonly setting: string, message: string) {
@@ -54,7 +54,9 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   spec('--push-timeout <duration>', 'timeout of one push request', { defaultText: '10s' }),
   spec('--keep-on-exit', 'do not delete the Pushgateway group on exit'),
   spec('--log-level <level>', 'debug, info, warn or error', { defaultText: 'info' }),
-  spec('--env-file <path>', 'KEY=VALUE settings file (default: dbx-prom-agent.env beside the binary)'),
+  // Not `--env-file`: Node.js 20 takes that flag itself from anywhere on the command line, even
+  // in the SEA binary, and applies the file's NODE_OPTIONS before the agent runs.
+  spec('--settings-file <path>', 'KEY=VALUE settings file (default: dbx-prom-agent.env beside the binary)'),
   // Spark
   spec('--spark-url <url>', 'Spark UI base URL (default: discovered)'),
   spec('--spark-timeout <duration>', 'timeout of one Spark REST request', { defaultText: '5s' }),
@@ -94,6 +96,17 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   spec('--insecure-skip-verify', 'do not verify server certificates (insecure!)'),
   spec('--allow-insecure-http', 'allow credentials over plain http to a non-loopback host'),
 ];
+
+/**
+ * Upper bounds of durations. Node's timers hold at most 2^31-1 ms (24.8 days) and fire at once
+ * beyond it; well below that, a value this large is a typo (600h for 600s), not a wish.
+ */
+export const MAX_INTERVAL_MS = 24 * 3_600_000;
+export const MAX_TIMEOUT_MS = 10 * 60_000;
+/** Compared with timestamps only; a week of queue is more than any disk cap holds anyway. */
+export const MAX_QUEUE_AGE_MS = 7 * 24 * 3_600_000;
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
 
 export const DEFAULT_SOURCES = ['host', 'spark', 'self'] as const;
 export type SourceName = (typeof DEFAULT_SOURCES)[number];
@@ -140,7 +153,7 @@ export interface Config {
   pushTimeoutMs: number;
   keepOnExit: boolean;
   logLevel: LogLevel;
-  envFile?: string;
+  settingsFile?: string;
   spark: {
     url?: string;
     timeoutMs: number;
@@ -193,21 +206,23 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
     return o.envOnly ? o.env : `${/--[a-z0-9-]+/.exec(o.flag)![0]} (${o.env})`;
   };
 
-  // Env file: named by flag or env, else the one beside the binary.
-  const envFileFlag = flags.envFile as string | undefined;
-  const envFilePath = envFileFlag ?? processEnv.DBX_PROM_ENV_FILE ?? defaultEnvFile();
+  // Settings file: named by flag or env (DBX_PROM_ENV_FILE, its name before 0.2, still read),
+  // else the one beside the binary. Only settings come from it: the agent never applies its
+  // NODE_OPTIONS or any other runtime option.
+  const settingsFlag = flags.settingsFile as string | undefined;
+  const settingsPath = settingsFlag ?? nonEmpty(processEnv.DBX_PROM_SETTINGS_FILE) ?? nonEmpty(processEnv.DBX_PROM_ENV_FILE) ?? defaultEnvFile();
   let fileEnv: Record<string, string> = {};
-  if (envFilePath !== undefined) {
+  if (settingsPath !== undefined) {
     let text: string;
     try {
-      text = readFileSync(envFilePath, 'utf8');
+      text = readFileSync(settingsPath, 'utf8');
     } catch (e) {
-      throw new ConfigError(label('envFile'), `cannot read ${envFilePath}: ${(e as Error).message}`);
+      throw new ConfigError(label('settingsFile'), `cannot read ${settingsPath}: ${(e as Error).message}`);
     }
     try {
       fileEnv = parseEnvFile(text);
     } catch (e) {
-      throw new ConfigError(label('envFile'), `${envFilePath}: ${(e as Error).message}`);
+      throw new ConfigError(label('settingsFile'), `${settingsPath}: ${(e as Error).message}`);
     }
   }
   const env: Record<string, string | undefined> = { ...fileEnv, ...processEnv };
@@ -228,11 +243,12 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
     if (/^(false|0|no|off)$/i.test(v)) return false;
     throw new ConfigError(label(key), `"${v}" is not true or false`);
   };
-  const duration = (key: string, def: string, minMs: number): number => {
+  const duration = (key: string, def: string, minMs: number, maxMs: number): number => {
     const v = raw(key) ?? def;
     const ms = parseDuration(v);
     if (ms === undefined) throw new ConfigError(label(key), `"${v}" is not a duration like 15s, 1m or 500ms`);
-    if (ms < minMs) throw new ConfigError(label(key), `"${v}" is below the minimum of ${minMs} ms`);
+    if (ms < minMs) throw new ConfigError(label(key), `"${v}" is below the minimum of ${formatDuration(minMs)}`);
+    if (ms > maxMs) throw new ConfigError(label(key), `"${v}" is above the maximum of ${formatDuration(maxMs)}`);
     return ms;
   };
   const int = (key: string, def: number, min: number): number => {
@@ -242,7 +258,8 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
       throw new ConfigError(label(key), `"${v}" is not a whole number >= ${min}`);
     return Number(v);
   };
-  const httpUrl = (key: string): string | undefined => {
+  /** `bare`: the URL is a base the agent appends paths to, so a query or fragment would break every request. */
+  const httpUrl = (key: string, bare = false): string | undefined => {
     const v = raw(key);
     if (v === undefined) return undefined;
     let u: URL;
@@ -253,6 +270,10 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:')
       throw new ConfigError(label(key), `"${redactUrl(v)}" must start with http:// or https://`);
+    // A fragment never reaches the server: whatever it was meant to say is lost.
+    if (u.hash !== '' || v.includes('#')) throw new ConfigError(label(key), `"${redactUrl(v)}" has a #fragment, which is never sent`);
+    if (bare && (u.search !== '' || v.includes('?')))
+      throw new ConfigError(label(key), `"${redactUrl(v)}" has a ?query: give the base URL only (paths are appended to it)`);
     // user:pass@ in a URL is a credential too (axios sends it as basic auth): never print it.
     if (u.password !== '') {
       registerSecret(u.password);
@@ -295,11 +316,16 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
 
   const job = str('job', 'databricks') as string;
 
-  const labels = keyValues('labels');
-  for (const name of Object.keys(labels)) {
+  const labels: Record<string, string> = {};
+  for (const [name, value] of Object.entries(keyValues('labels'))) {
     if (!isValidLabelName(name)) throw new ConfigError(label('labels'), `"${name}" is not a valid label name`);
     if (RESERVED_LABELS.has(name))
       throw new ConfigError(label('labels'), `"${name}" is set by the agent and cannot be overridden`);
+    // The series that carry this label would silently keep their own value.
+    if (SERIES_LABELS.has(name))
+      throw new ConfigError(label('labels'), `"${name}" is a label of the agent's own series (${SERIES_LABELS.get(name)}): choose another name`);
+    // `team=` (an unset template variable): Prometheus treats an empty label as absent, so it is left out.
+    if (value !== '') labels[name] = value;
   }
 
   const sourcesText = str('sources', DEFAULT_SOURCES.join(',')) as string;
@@ -308,8 +334,8 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
     if (!(DEFAULT_SOURCES as readonly string[]).includes(s))
       throw new ConfigError(label('sources'), `unknown source "${s}" (known: ${DEFAULT_SOURCES.join(', ')})`);
 
-  const intervalMs = duration('interval', '15s', 1000);
-  const idleIntervalMs = duration('idleInterval', '60s', 1000);
+  const intervalMs = duration('interval', '15s', 1000, MAX_INTERVAL_MS);
+  const idleIntervalMs = duration('idleInterval', '60s', 1000, MAX_INTERVAL_MS);
   if (idleIntervalMs < intervalMs)
     throw new ConfigError(label('idleInterval'), 'must not be shorter than --interval');
 
@@ -378,7 +404,7 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
     throw new ConfigError(label(tls.certFile ? 'keyFile' : 'certFile'), 'client certificate and key go together');
 
   const config: Config = {
-    pushgatewayUrl: httpUrl('pushgatewayUrl'),
+    pushgatewayUrl: httpUrl('pushgatewayUrl', true),
     remoteWriteUrl: httpUrl('remoteWriteUrl'),
     job,
     intervalMs,
@@ -388,13 +414,13 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
     labels,
     nodeName: str('nodeName'),
     sources: sources as SourceName[],
-    pushTimeoutMs: duration('pushTimeout', '10s', 100),
+    pushTimeoutMs: duration('pushTimeout', '10s', 100, MAX_TIMEOUT_MS),
     keepOnExit: bool('keepOnExit'),
     logLevel: logLevel as LogLevel,
-    envFile: envFilePath,
+    settingsFile: settingsPath,
     spark: {
-      url: httpUrl('sparkUrl'),
-      timeoutMs: duration('sparkTimeout', '5s', 100),
+      url: httpUrl('sparkUrl', true),
+      timeoutMs: duration('sparkTimeout', '5s', 100, MAX_TIMEOUT_MS),
       driverEnvFile: str('driverEnvFile', '/tmp/driver-env.sh') as string,
       prometheus: bool('sparkPrometheus'),
       maxExecutorSeries: int('maxExecutorSeries', 2000, 1),
@@ -402,7 +428,7 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
     remoteWrite: {
       queueDir: str('queueDir') ?? defaultQueueDir(),
       queueMaxBytes,
-      queueMaxAgeMs: duration('queueMaxAge', '2h', 1000),
+      queueMaxAgeMs: duration('queueMaxAge', '2h', 1000, MAX_QUEUE_AGE_MS),
       maxSamplesPerSend: int('maxSamplesPerSend', 2000, 1),
     },
     auth,

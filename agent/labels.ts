@@ -11,6 +11,33 @@ export const RESERVED_LABELS = new Set([
   'job_id', 'run_id', 'spark_app_id', 'executor_id',
 ]);
 
+/**
+ * Labels some of the agent's own series carry, and where: a `--labels` key of the same name
+ * would silently lose to the series' own value there, so config refuses it. A test collects
+ * every label name the agent emits and checks it is here or reserved.
+ */
+export const SERIES_LABELS: ReadonlyMap<string, string> = new Map([
+  ['cpu', 'node_cpu_*'],
+  ['mode', 'node_cpu_*'],
+  ['device', 'node_disk_*, node_network_*, node_filesystem_*'],
+  ['fstype', 'node_filesystem_*'],
+  ['mountpoint', 'node_filesystem_*'],
+  ['collector', 'node_scrape_collector_*'],
+  ['state', 'spark_executors'],
+  ['status', 'spark_jobs, spark_stages'],
+  ['area', 'spark_executor_storage_memory_*'],
+  ['endpoint', 'dbx_agent_spark_endpoint_up'],
+  ['source', 'dbx_agent_source_*'],
+  ['sink', 'dbx_agent_push_*'],
+  ['result', 'dbx_agent_*_total'],
+  ['reason', 'dbx_agent_*_dropped_total, spark_executor_removals_total'],
+  ['version', 'dbx_agent_build_info'],
+  ['node_version', 'dbx_agent_build_info'],
+  ['le', 'histograms'],
+  ['quantile', 'summaries'],
+  ['type', 'Spark metrics forwarded by --spark-prometheus'],
+]);
+
 export function isValidLabelName(name: string): boolean {
   return /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) && !name.startsWith('__');
 }

@@ -41,8 +41,10 @@ const PATTERNS: [RegExp, string][] = [
   [/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@"'<>]+(?::[^/\s@"'<>]*)?@/gi, `$1${R}@`],
   // A credential has a digit or symbol in it: "Basic auth" in prose stays readable.
   [/\b(Bearer|Basic)(\s+)(?=[A-Za-z]*[0-9\-._~+/=])[A-Za-z0-9\-._~+/]{4,}=*/g, `$1$2${R}`],
+  // Not inside one of our own setting names: "invalid DBX_PROM_OAUTH2_CLIENT_SECRET: needs ..."
+  // names a setting, it does not carry a value.
   [
-    /((?:authorization|access_token|refresh_token|id_token|client_secret|password|api_key)\\?["']?\s*[:=]\s*\\?["']?)(?!\[REDACTED\])(?:(?:Bearer|Basic)\s+)?[^"'\\\s,;&}]{4,}/gi,
+    /(?<!DBX_PROM_[A-Z0-9_]*)((?:authorization|access_token|refresh_token|id_token|client_secret|password|api_key)\\?["']?\s*[:=]\s*\\?["']?)(?!\[REDACTED\])(?:(?:Bearer|Basic)\s+)?[^"'\\\s,;&}]{4,}/gi,
     `$1${R}`,
   ],
 ];

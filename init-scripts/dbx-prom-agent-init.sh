@@ -196,11 +196,11 @@ run_agent_once() {
   local rc
   rotate_log
   if command -v ionice >/dev/null 2>&1 && [ "${1:-}" = lowprio ]; then
-    nice -n 10 ionice -c 3 "$BIN" run --env-file "$ENV_FILE" </dev/null >>"$AGENT_LOG" 2>&1 &
+    nice -n 10 ionice -c 3 "$BIN" run --settings-file "$ENV_FILE" </dev/null >>"$AGENT_LOG" 2>&1 &
   elif [ "${1:-}" = lowprio ]; then
-    nice -n 10 "$BIN" run --env-file "$ENV_FILE" </dev/null >>"$AGENT_LOG" 2>&1 &
+    nice -n 10 "$BIN" run --settings-file "$ENV_FILE" </dev/null >>"$AGENT_LOG" 2>&1 &
   else
-    "$BIN" run --env-file "$ENV_FILE" </dev/null >>"$AGENT_LOG" 2>&1 &
+    "$BIN" run --settings-file "$ENV_FILE" </dev/null >>"$AGENT_LOG" 2>&1 &
   fi
   CHILD=$!
   echo "$CHILD" >"$AGENT_PID"
@@ -323,7 +323,7 @@ compose_env() {
   for name in $(compgen -e | LC_ALL=C sort); do
     case "$name" in
       DBX_PROM_ROOT | DBX_PROM_STRICT | DBX_PROM_ARTIFACTS | DBX_PROM_UNINSTALL | DBX_PROM_UNAME_M | \
-        DBX_PROM_INSTALL_DIR | DBX_PROM_LOG_MAX_BYTES | DBX_PROM_MAX_HEAP_MB | DBX_PROM_ENV_FILE) continue ;;
+        DBX_PROM_INSTALL_DIR | DBX_PROM_LOG_MAX_BYTES | DBX_PROM_MAX_HEAP_MB | DBX_PROM_ENV_FILE | DBX_PROM_SETTINGS_FILE) continue ;;
       DB_* | DBX_PROM_* | DATABRICKS_RUNTIME_VERSION) ;;
       *) continue ;;
     esac

@@ -35,7 +35,7 @@ describe('config', () => {
   it('takes a flag over env over the env file over the default', () => {
     const file = path.join(dir, 'a.env');
     writeFileSync(file, 'DBX_PROM_INTERVAL=20s\nDBX_PROM_JOB=from-file\nDBX_PROM_IDLE_INTERVAL=5m\n');
-    const c = buildConfig({ interval: '10s', envFile: file }, { DBX_PROM_INTERVAL: '30s', DBX_PROM_JOB: 'from-env' });
+    const c = buildConfig({ interval: '10s', settingsFile: file }, { DBX_PROM_INTERVAL: '30s', DBX_PROM_JOB: 'from-env' });
     assert.equal(c.intervalMs, 10_000);
     assert.equal(c.job, 'from-env');
     assert.equal(c.idleIntervalMs, 300_000);
@@ -52,7 +52,41 @@ describe('config', () => {
     assert.match(configError(() => buildConfig({ interval: '2m', idleInterval: '1m' }, {})).message, /--idle-interval/);
     assert.match(configError(() => buildConfig({ busyCpu: '5' }, {})).message, /--busy-cpu/);
     assert.match(configError(() => buildConfig({ keepOnExit: undefined }, { DBX_PROM_KEEP_ON_EXIT: 'maybe' })).message, /KEEP_ON_EXIT/);
-    assert.match(configError(() => buildConfig({ envFile: path.join(dir, 'missing.env') }, {})).message, /--env-file/);
+    assert.match(configError(() => buildConfig({ settingsFile: path.join(dir, 'missing.env') }, {})).message, /--settings-file \(DBX_PROM_SETTINGS_FILE\): cannot read .*missing\.env/);
+  });
+
+  it('reads the settings file named by DBX_PROM_SETTINGS_FILE, or by its old name DBX_PROM_ENV_FILE', () => {
+    const file = path.join(dir, 'b.env');
+    writeFileSync(file, 'DBX_PROM_JOB=from-settings\nNODE_OPTIONS=--inspect\n');
+    assert.equal(buildConfig({}, { DBX_PROM_SETTINGS_FILE: file }).job, 'from-settings');
+    assert.equal(buildConfig({}, { DBX_PROM_ENV_FILE: file }).job, 'from-settings');
+    assert.equal(buildConfig({}, { DBX_PROM_ENV_FILE: file }).settingsFile, file);
+  });
+
+  it('refuses durations past what a timer can hold, stating the maximum', () => {
+    // Node's timers fire at once past 2^31-1 ms: 600h would make every cycle "time out".
+    assert.match(configError(() => buildConfig({ interval: '600h', idleInterval: '600h' }, {})).message, /--interval \(DBX_PROM_INTERVAL\): "600h" is above the maximum of 24h/);
+    assert.match(configError(() => buildConfig({ idleInterval: '25h' }, {})).message, /--idle-interval.*maximum of 24h/);
+    assert.match(configError(() => buildConfig({ pushTimeout: '99999h' }, {})).message, /--push-timeout.*maximum of 10m/);
+    assert.match(configError(() => buildConfig({ sparkTimeout: '99999h' }, {})).message, /--spark-timeout.*maximum of 10m/);
+    assert.match(configError(() => buildConfig({ queueMaxAge: '30d' }, {})).message, /--queue-max-age.*maximum of 168h/);
+    assert.match(configError(() => buildConfig({ interval: '500ms' }, {})).message, /below the minimum of 1s/);
+    assert.equal(buildConfig({ interval: '24h', idleInterval: '24h' }, {}).intervalMs, 24 * 3600_000);
+  });
+
+  it('refuses a Pushgateway or Spark URL with a ?query or #fragment, and any URL with a #fragment', () => {
+    assert.match(configError(() => buildConfig({ pushgatewayUrl: 'http://127.0.0.1:9091/?x=1' }, {})).message, /--pushgateway-url.*\?query/);
+    assert.match(configError(() => buildConfig({ pushgatewayUrl: 'http://127.0.0.1:9091#top' }, {})).message, /--pushgateway-url.*#fragment/);
+    assert.match(configError(() => buildConfig({ sparkUrl: 'http://127.0.0.1:4040?a' }, {})).message, /--spark-url.*\?query/);
+    assert.match(configError(() => buildConfig({ remoteWriteUrl: 'http://127.0.0.1:9090/api/v1/write#x' }, {})).message, /--remote-write-url.*#fragment/);
+    // VictoriaMetrics takes `?extra_label=`: a remote-write URL may carry a query.
+    assert.equal(buildConfig({ remoteWriteUrl: 'http://127.0.0.1:8428/api/v1/write?extra_label=a=b' }, {}).remoteWriteUrl, 'http://127.0.0.1:8428/api/v1/write?extra_label=a=b');
+  });
+
+  it('refuses a --labels key that some series of the agent carry, and leaves out an empty value', () => {
+    assert.match(configError(() => buildConfig({ labels: 'device=x' }, {})).message, /"device" is a label of the agent's own series/);
+    assert.match(configError(() => buildConfig({ labels: 'team=a,mode=b' }, {})).message, /"mode"/);
+    assert.deepEqual(buildConfig({ labels: 'team=,env=prod' }, {}).labels, { env: 'prod' });
   });
 
   it('parses extra labels and refuses the ones the agent owns or invalid names', () => {

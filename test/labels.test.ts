@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { applyLabels, isValidLabelName, nodeLabels, sanitizeLabelName } from '../agent/labels';
+import { RESERVED_LABELS, SERIES_LABELS, applyLabels, isValidLabelName, nodeLabels, sanitizeLabelName } from '../agent/labels';
+import { parsePrometheusText } from '../agent/spark/prometheus';
+import { runAgent } from './helpers/agent';
+import { databricksRoutes, startFakeSpark } from './helpers/fake-spark';
 import { parseContext } from '../agent/databricks/context';
 import { gauge } from '../agent/sample';
 
@@ -48,5 +51,21 @@ describe('labels', () => {
     fc.assert(fc.property(fc.string({ minLength: 1 }), (name) => isValidLabelName(sanitizeLabelName(name))));
     assert.equal(sanitizeLabelName('spark.app-id'), 'spark_app_id');
     assert.equal(sanitizeLabelName('0abc'), '_0abc');
+  });
+
+  it("knows every label name the agent's series carry, so --labels can refuse a collision", async function () {
+    this.timeout(30000);
+    const spark = await startFakeSpark(databricksRoutes());
+    try {
+      const r = await runAgent(['once', '--dry-run', '--spark-url', spark.url, '--spark-prometheus'], { DB_IS_DRIVER: 'TRUE', DB_CLUSTER_ID: 'c-1' });
+      assert.equal(r.code, 0, r.stderr);
+      const names = new Set(parsePrometheusText(r.stdout).samples.flatMap((s) => Object.keys(s.labels)));
+      assert.ok(names.has('mountpoint') && names.has('executor_id'), [...names].join(','));
+      // `exported_*`: a forwarded Spark label renamed because the agent owns its name.
+      const unknown = [...names].filter((n) => !RESERVED_LABELS.has(n) && !SERIES_LABELS.has(n) && !n.startsWith('exported_'));
+      assert.deepEqual(unknown, []);
+    } finally {
+      await spark.close();
+    }
   });
 });

@@ -39,6 +39,14 @@ describe('log redaction', () => {
     assert.equal(redact('{\\"password\\":\\"hunter22\\"}'), '{\\"password\\":\\"[REDACTED]\\"}');
   });
 
+  it("leaves the agent's own setting names and the words after them readable", () => {
+    const text = 'invalid DBX_PROM_OAUTH2_CLIENT_SECRET: needs --oauth2-token-url (DBX_PROM_OAUTH2_TOKEN_URL)';
+    assert.equal(redact(text), text);
+    assert.equal(redact('invalid DBX_PROM_BASIC_AUTH_PASSWORD: is required'), 'invalid DBX_PROM_BASIC_AUTH_PASSWORD: is required');
+    // The same field name outside a setting name is still a credential field.
+    assert.equal(redact('client_secret: hunter22'), 'client_secret: [REDACTED]');
+  });
+
   it('leaves prose about auth readable', () => {
     const text = 'Basic auth user and Bearer token file are set';
     assert.equal(redact(text), text);

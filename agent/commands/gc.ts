@@ -127,7 +127,7 @@ export async function runGc(config: Config, o: GcOptions, out: (line: string) =>
  * TLS flags as the agent, so one env file serves both), and --job to pick the agent's groups.
  */
 const GC_OPTION_KEYS = new Set([
-  'pushgatewayUrl', 'job', 'pushTimeout', 'logLevel', 'envFile', 'idleInterval',
+  'pushgatewayUrl', 'job', 'pushTimeout', 'logLevel', 'settingsFile', 'idleInterval',
   'bearerTokenFile', 'bearerToken', 'basicAuthUser', 'basicAuthPasswordFile', 'basicAuthPassword',
   'oauth2TokenUrl', 'oauth2ClientId', 'oauth2ClientSecretFile', 'oauth2ClientSecret', 'oauth2Scopes',
   'oauth2Audience', 'oauth2Params', 'oauth2AuthMethod',

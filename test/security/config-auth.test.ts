@@ -63,7 +63,7 @@ describe('config: auth, TLS and plain http', () => {
   it('registers literal secrets from env and from the env file, and URL passwords', () => {
     const envFile = path.join(dir, 'agent.env');
     writeFileSync(envFile, 'DBX_PROM_BEARER_TOKEN=from-env-File-123\n');
-    buildConfig({ envFile }, {});
+    buildConfig({ settingsFile: envFile }, {});
     buildConfig({ pushgatewayUrl: 'https://u:url-Pass%21word@pg.example' }, {});
     assert.equal(redact('a from-env-File-123 b'), 'a [REDACTED] b');
     assert.equal(redact('x url-Pass!word y url-Pass%21word'), 'x [REDACTED] y [REDACTED]');

@@ -1,0 +1,50 @@
+/**
+ * agent/cli.ts through the built bundle and the x64 SEA binary: exit codes, and the settings
+ * file reaching the agent only (Node.js 20 takes `--env-file` itself, from anywhere on the
+ * command line, and applies the file's NODE_OPTIONS before any of our code runs).
+ */
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runAgent, runProcess } from './helpers/agent';
+import { SEA_X64, requireSea } from './helpers/init-sandbox';
+import { tempDir } from './helpers/servers';
+
+describe('cli', function () {
+  this.timeout(30000);
+  let dir: string;
+  before(() => (dir = tempDir()));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const runners: [string, (args: string[], env?: Record<string, string>) => ReturnType<typeof runAgent>][] = [
+    ['bundle', (args, env = {}) => runAgent(args, env)],
+    [
+      'SEA binary',
+      (args, env = {}) => {
+        requireSea();
+        return runProcess(SEA_X64, args, env, 30000);
+      },
+    ],
+  ];
+
+  for (const [what, run] of runners) {
+    describe(what, () => {
+      it('exits 2 naming --settings-file and the path when the file is missing', async () => {
+        const missing = path.join(dir, 'nope.env');
+        const r = await run(['once', '--dry-run', '--settings-file', missing]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /invalid --settings-file \(DBX_PROM_SETTINGS_FILE\): cannot read .*nope\.env/);
+      });
+
+      it("takes settings from the file but never the file's NODE_OPTIONS", async () => {
+        const file = path.join(dir, `${what.replace(/\W/g, '')}.env`);
+        // Each would show if applied: a debugger port announced, or a heap too small to start.
+        writeFileSync(file, 'NODE_OPTIONS="--inspect=127.0.0.1:0 --max-old-space-size=2"\nDBX_PROM_LABELS=team=from-file\n');
+        const r = await run(['once', '--dry-run', '--sources', 'self', '--settings-file', file]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.doesNotMatch(r.stderr, /Debugger listening|heap/i);
+        assert.match(r.stdout, /^dbx_agent_build_info\{.*team="from-file"/m);
+      });
+    });
+  }
+});
