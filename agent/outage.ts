@@ -1,19 +1,55 @@
 /**
  * Logs a failing dependency once per outage instead of once per cycle: the first failure at
  * `level`, repeats at debug, and one line when it recovers. 500 nodes logging every 15 s
- * about the same down Pushgateway would bury the one line that matters.
+ * about the same down Pushgateway would bury the one line that matters. Two things are said
+ * again at `level` although the outage goes on: a new cause (a 400 that became a 500 is a
+ * different problem), and a reminder every REMIND_EVERY_MS, so a log read an hour later still
+ * shows the outage is not over.
  */
 import type { Fields, Logger } from './log';
+
+export const REMIND_EVERY_MS = 15 * 60_000;
+
+/**
+ * What kind of failure a message describes, so that a changed cause is told apart from the
+ * same cause with other details: an HTTP status, else an error code, else the text with its
+ * numbers (durations, byte counts) left out.
+ */
+export function causeOf(message: string): string {
+  const status = /\bHTTP (\d{3})\b/.exec(message);
+  if (status) return `HTTP ${status[1]}`;
+  const code = /\b(E[A-Z]{3,}|ERR_[A-Z_]+)\b/.exec(message);
+  if (code) return code[1]!;
+  return message.replace(/\d+/g, '#').slice(0, 160);
+}
+
+export interface OutageLogOptions {
+  remindEveryMs?: number;
+  now?: () => number;
+}
 
 export class OutageLog {
   private failures = 0;
   private since = 0;
+  private lastSaid = 0;
+  private cause = '';
+  private readonly now: () => number;
+  private readonly remindEveryMs: number;
 
   constructor(
     private readonly logger: Logger,
     private readonly what: string,
     private readonly level: 'error' | 'warn' | 'info' = 'error',
-  ) {}
+    o: OutageLogOptions = {},
+  ) {
+    this.now = o.now ?? Date.now;
+    this.remindEveryMs = o.remindEveryMs ?? REMIND_EVERY_MS;
+  }
+
+  /** Whether the last call was a failure. */
+  get failing(): boolean {
+    return this.failures > 0;
+  }
 
   failure(err: unknown, fields: Fields = {}): void {
     const message = err instanceof Error ? err.message : String(err);
@@ -21,15 +57,35 @@ export class OutageLog {
     // minutes and is logged at info, while a Spark answering garbage is a warning.
     const asked = (err as { outageLevel?: unknown } | null)?.outageLevel;
     const level = asked === 'info' || asked === 'warn' || asked === 'error' ? asked : this.level;
+    const now = this.now();
+    const cause = causeOf(message);
     if (this.failures === 0) {
-      this.since = Date.now();
+      this.since = now;
       this.logger[level](`${this.what} failed; further failures are logged at debug until it recovers`, {
         ...fields,
         error: message,
       });
+      this.lastSaid = now;
+    } else if (cause !== this.cause) {
+      this.logger[level](`${this.what} still failing, now for another reason`, {
+        ...fields,
+        error: message,
+        failures: this.failures + 1,
+        outage_seconds: Math.round((now - this.since) / 1000),
+      });
+      this.lastSaid = now;
+    } else if (now - this.lastSaid >= this.remindEveryMs) {
+      this.logger[level](`${this.what} still failing`, {
+        ...fields,
+        error: message,
+        failures: this.failures + 1,
+        outage_seconds: Math.round((now - this.since) / 1000),
+      });
+      this.lastSaid = now;
     } else {
       this.logger.debug(`${this.what} still failing`, { ...fields, error: message, failures: this.failures + 1 });
     }
+    this.cause = cause;
     this.failures++;
   }
 
@@ -38,9 +94,10 @@ export class OutageLog {
       this.logger.info(`${this.what} recovered`, {
         ...fields,
         failures: this.failures,
-        outage_seconds: Math.round((Date.now() - this.since) / 1000),
+        outage_seconds: Math.round((this.now() - this.since) / 1000),
       });
     }
     this.failures = 0;
+    this.cause = '';
   }
 }

@@ -13,6 +13,11 @@ export const oldestPending = gauge(
 export const requestDuration = gauge('dbx_agent_remote_write_request_duration_seconds', 'Duration of the last remote-write request in seconds.');
 export const queueBytes = gauge('dbx_agent_remote_write_queue_bytes', 'Bytes of the remote-write disk queue files.');
 
-/** Why samples were dropped: `rejected` by the receiver (4xx), `queue_full`, `too_old` (max-age), `corrupt`, `invalid` names, `disk_error`. */
+export const diskErrors = counter(
+  'dbx_agent_remote_write_queue_disk_errors_total',
+  'Remote-write batches the disk queue could not store (disk full or failing); they are sent from memory instead.',
+);
+
+/** Why samples were dropped: `rejected` by the receiver (4xx), `queue_full`, `too_old` (max-age), `corrupt`, `invalid` names, `disk_error` (refused by the disk and over the memory kept for that). */
 export const DROP_REASONS = ['rejected', 'queue_full', 'too_old', 'corrupt', 'invalid', 'disk_error'] as const;
 export type DropReasonLabel = (typeof DROP_REASONS)[number];

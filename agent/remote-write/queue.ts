@@ -24,6 +24,12 @@
  * Each start opens a new segment, so appends never follow a torn tail. Whole segments are
  * deleted once sent; when the queue exceeds its byte cap the oldest segment is dropped, and its
  * unsent samples are counted.
+ *
+ * A full disk (shuffle filling /local_disk0) must not silence the node: when a write fails, the
+ * space of records already sent is reclaimed (the active segment is cut back to its header when
+ * nothing in it is unsent) and the write tried once more; if the disk still refuses, the record
+ * is kept in memory only (up to MEMORY_ONLY_BYTES, oldest dropped first), sent in its turn, and
+ * lost only if the agent stops before it is sent.
  */
 import {
   closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync,
@@ -39,8 +45,14 @@ const META = 12;
 const SEGMENT_RE = /^(\d{16})\.seg$/;
 /** Payload bytes kept in memory besides the file, so the usual send needs no read back. */
 const MEMORY_CACHE_BYTES = 16 * 1024 * 1024;
+/** Payload bytes of records the disk refused, kept in memory until sent (about an hour of a busy driver at 15 s). */
+export const MEMORY_ONLY_BYTES = 16 * 1024 * 1024;
+/** The segment number of a record the disk refused: it lives in memory only. */
+export const IN_MEMORY = -1;
+/** Far larger than any record the agent writes (max-samples-per-send bounds one); a length past it is damage. */
+const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 
-export type DropReason = 'queue_full' | 'too_old' | 'corrupt';
+export type DropReason = 'queue_full' | 'too_old' | 'corrupt' | 'disk_error';
 
 export interface QueueOptions {
   dir: string;
@@ -52,9 +64,12 @@ export interface QueueOptions {
   now?: () => number;
   /** Called whenever samples leave the queue unsent. */
   onDrop?: (reason: DropReason, samples: number) => void;
+  /** Memory for records the disk refused (default MEMORY_ONLY_BYTES). */
+  memoryOnlyBytes?: number;
 }
 
 export interface QueuedRecord {
+  /** IN_MEMORY for a record the disk refused. */
   readonly segment: number;
   readonly offset: number;
   /** Bytes on disk including the record header. */
@@ -118,29 +133,76 @@ export interface ScannedRecord {
   samples: number;
 }
 
+export interface SkippedBytes {
+  offset: number;
+  bytes: number;
+}
+
+export interface ScannedSegment {
+  records: ScannedRecord[];
+  /** End of the last good record: what follows it is a torn or damaged tail. */
+  goodBytes: number;
+  badMagic: boolean;
+  /** Damaged stretches between good records, skipped to resynchronise on the next good one. */
+  skipped: SkippedBytes[];
+}
+
+/** A whole, CRC-checked record at `pos`, or undefined. */
+function recordAt(buf: Buffer, pos: number): ScannedRecord | undefined {
+  if (pos + RECORD_HEADER + META > buf.length) return undefined;
+  const len = buf.readUInt32LE(pos);
+  if (len < META || len > MAX_RECORD_BYTES || pos + RECORD_HEADER + len > buf.length) return undefined;
+  const payload = buf.subarray(pos + RECORD_HEADER, pos + RECORD_HEADER + len);
+  if (crc32(payload) !== buf.readUInt32LE(pos + 4)) return undefined;
+  return { offset: pos, size: RECORD_HEADER + len, timestampMs: payload.readDoubleLE(0), samples: payload.readUInt32LE(8) };
+}
+
 /**
- * Reads the records of one segment's bytes. Stops at the first record whose length runs past
- * the end or whose CRC does not match (a torn or damaged tail): what follows cannot be trusted.
+ * The next position after `from` where a good record starts, or undefined. Cheap tests first
+ * (a plausible length, a batch time between 2001 and 2286, samples > 0), so the CRC runs on a
+ * few candidates only, not on every byte of a damaged stretch.
  */
-export function scanSegment(buf: Buffer): { records: ScannedRecord[]; goodBytes: number; badMagic: boolean } {
-  if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC))
-    return { records: [], goodBytes: 0, badMagic: true };
-  const records: ScannedRecord[] = [];
-  let pos = MAGIC.length;
-  while (pos + RECORD_HEADER <= buf.length) {
-    const len = buf.readUInt32LE(pos);
-    if (len < META || pos + RECORD_HEADER + len > buf.length) break;
-    const payload = buf.subarray(pos + RECORD_HEADER, pos + RECORD_HEADER + len);
-    if (crc32(payload) !== buf.readUInt32LE(pos + 4)) break;
-    records.push({
-      offset: pos,
-      size: RECORD_HEADER + len,
-      timestampMs: payload.readDoubleLE(0),
-      samples: payload.readUInt32LE(8),
-    });
-    pos += RECORD_HEADER + len;
+function nextRecord(buf: Buffer, from: number): ScannedRecord | undefined {
+  for (let p = from; p + RECORD_HEADER + META <= buf.length; p++) {
+    const len = buf.readUInt32LE(p);
+    if (len < META || p + RECORD_HEADER + len > buf.length) continue;
+    const t = buf.readDoubleLE(p + RECORD_HEADER);
+    if (!(t >= 1e12 && t < 1e13) || buf.readUInt32LE(p + RECORD_HEADER + 8) === 0) continue;
+    const r = recordAt(buf, p);
+    if (r) return r;
   }
-  return { records, goodBytes: pos, badMagic: false };
+  return undefined;
+}
+
+/**
+ * Reads the records of one segment's bytes. A damaged record in the middle (a bad sector, a
+ * stray write) is skipped and reading resumes at the next good record, so the good records
+ * after it are still sent; what follows the last good record is a torn tail (a power loss
+ * mid-write) and is ignored.
+ */
+export function scanSegment(buf: Buffer): ScannedSegment {
+  if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC))
+    return { records: [], goodBytes: 0, badMagic: true, skipped: [] };
+  const records: ScannedRecord[] = [];
+  const skipped: SkippedBytes[] = [];
+  let pos = MAGIC.length;
+  while (pos < buf.length) {
+    let r = recordAt(buf, pos);
+    if (!r) {
+      r = nextRecord(buf, pos + 1);
+      if (!r) break;
+      skipped.push({ offset: pos, bytes: r.offset - pos });
+    }
+    records.push(r);
+    pos = r.offset + r.size;
+  }
+  return { records, goodBytes: pos, badMagic: false, skipped };
+}
+
+/** Where sending resumes, as saved in the cursor file. */
+export interface Cursor {
+  segment: number;
+  offset: number;
 }
 
 export class DiskQueue {
@@ -149,6 +211,8 @@ export class DiskQueue {
   private active!: Segment;
   private pendingSamplesCount = 0;
   private memoryBytes = 0;
+  /** Payload bytes of pending IN_MEMORY records. */
+  private memoryOnly = 0;
   private closed = false;
   private cursorFailing = false;
   private readonly now: () => number;
@@ -204,14 +268,51 @@ export class DiskQueue {
     }
   }
 
-  private readCursor(): { segment: number; offset: number } {
+  private readCursor(): Cursor {
+    let text: string;
     try {
-      const c = JSON.parse(readFileSync(this.cursorFile, 'utf8')) as { segment?: unknown; offset?: unknown };
-      if (typeof c.segment === 'number' && typeof c.offset === 'number') return { segment: c.segment, offset: c.offset };
+      text = readFileSync(this.cursorFile, 'utf8');
     } catch {
-      /* no cursor yet, or unreadable: send everything that is there */
+      return { segment: 0, offset: 0 }; // no cursor yet: send everything that is there
     }
+    try {
+      const c = JSON.parse(text) as { segment?: unknown; offset?: unknown };
+      if (Number.isSafeInteger(c.segment) && Number.isSafeInteger(c.offset) && (c.segment as number) >= 0 && (c.offset as number) >= 0)
+        return { segment: c.segment as number, offset: c.offset as number };
+    } catch {
+      /* said below */
+    }
+    this.o.logger.warn('remote-write queue: the saved send position is unreadable; sending everything queued (the receiver takes a duplicate sample as the same one)', {
+      file: this.cursorFile,
+    });
     return { segment: 0, offset: 0 };
+  }
+
+  /** Says what a segment's scan found: damage skipped, a torn tail, a cursor that is not a record boundary. */
+  private reportScan(file: string, size: number, scan: ScannedSegment, cursorOffset: number | undefined): void {
+    const log = this.o.logger;
+    if (scan.badMagic) {
+      log.warn('remote-write queue: not a queue segment, ignored', { file });
+      return;
+    }
+    for (const s of scan.skipped)
+      log.warn('remote-write queue: skipped damaged bytes in a segment; the records after them are still sent', {
+        file,
+        offset: s.offset,
+        skipped_bytes: s.bytes,
+      });
+    if (scan.goodBytes < size)
+      // A torn tail (power loss mid-write): the records before it are still good.
+      log.warn('remote-write queue: skipped a torn or damaged record at the end of a segment', { file, skipped_bytes: size - scan.goodBytes });
+    if (cursorOffset === undefined) return;
+    if (cursorOffset > scan.goodBytes)
+      log.warn('remote-write queue: the saved send position is past the end of its segment; taking the segment as sent', {
+        file,
+        offset: cursorOffset,
+        size: scan.goodBytes,
+      });
+    else if (cursorOffset !== scan.goodBytes && cursorOffset > MAGIC.length && !scan.records.some((r) => r.offset === cursorOffset))
+      log.warn('remote-write queue: the saved send position points inside a record; sending again from that record', { file, offset: cursorOffset });
   }
 
   private load(): void {
@@ -226,17 +327,12 @@ export class DiskQueue {
       lastSeq = seq;
       const file = path.join(this.o.dir, segName(seq));
       const buf = readFileSync(file);
-      const { records, goodBytes, badMagic } = scanSegment(buf);
-      if (badMagic) this.o.logger.warn('remote-write queue: not a queue segment, ignored', { file });
-      else if (goodBytes < buf.length)
-        // A torn tail (power loss mid-write) or damage: the records before it are still good.
-        this.o.logger.warn('remote-write queue: skipped a torn or damaged record at the end of a segment', {
-          file,
-          skipped_bytes: buf.length - goodBytes,
-        });
+      const scan = scanSegment(buf);
+      this.reportScan(file, buf.length, scan, seq === cursor.segment ? cursor.offset : undefined);
       let kept = 0;
-      for (const r of records) {
-        if (seq < cursor.segment || (seq === cursor.segment && r.offset < cursor.offset)) continue;
+      for (const r of scan.records) {
+        // Sent: the cursor is at or past the record's end (inside it means damage: send it again).
+        if (seq < cursor.segment || (seq === cursor.segment && r.offset + r.size <= cursor.offset)) continue;
         this.pending.push({ segment: seq, offset: r.offset, size: r.size, samples: r.samples, timestampMs: r.timestampMs, done: false });
         this.pendingSamplesCount += r.samples;
         kept++;
@@ -249,7 +345,14 @@ export class DiskQueue {
         samples: this.pendingSamplesCount,
         records: this.pending.length,
       });
-    this.activate(this.openSegment(lastSeq + 1));
+    const seq = lastSeq + 1;
+    try {
+      this.activate(this.openSegment(seq));
+    } catch (e) {
+      // A full disk at start: run anyway, keeping records in memory until a segment can be made.
+      this.diskError = e instanceof Error ? e.message : String(e);
+      this.activate({ seq, file: path.join(this.o.dir, segName(seq)), size: 0 });
+    }
     this.writeCursor();
   }
 
@@ -296,11 +399,51 @@ export class DiskQueue {
     return this.o.dir;
   }
 
-  /** Appends one encoded WriteRequest of `samples` samples taken at `timestampMs`. */
+  /**
+   * Appends one encoded WriteRequest of `samples` samples taken at `timestampMs`. Never throws
+   * for a disk that refuses the write: the record is then kept in memory (`segment` IN_MEMORY)
+   * and `diskError` says why.
+   */
   append(timestampMs: number, samples: number, protobuf: Buffer): QueuedRecord {
     if (this.closed) throw new Error('queue is closed');
     const rec = encodeRecord(timestampMs, samples, protobuf);
-    if (this.active.size > MAGIC.length && this.active.size + rec.length > this.segmentBytes) this.rotate();
+    let r: QueuedRecord;
+    try {
+      r = this.appendToDisk(rec, timestampMs, samples);
+    } catch (first) {
+      // The disk is full or failing: make room from what was sent already, then try once more.
+      try {
+        if (!this.reclaim()) throw first;
+        r = this.appendToDisk(rec, timestampMs, samples);
+      } catch (e) {
+        this.diskError = e instanceof Error ? e.message : String(e);
+        return this.keepInMemory(timestampMs, samples, protobuf, rec.length);
+      }
+    }
+    this.diskError = undefined;
+    if (this.memoryBytes + protobuf.length <= MEMORY_CACHE_BYTES) {
+      r.data = protobuf;
+      this.memoryBytes += protobuf.length;
+    }
+    this.pending.push(r);
+    this.pendingSamplesCount += samples;
+    this.enforceMaxBytes();
+    return r;
+  }
+
+  /** Why the last append could not go to disk, or undefined when it did. */
+  diskError?: string;
+
+  private appendToDisk(rec: Buffer, timestampMs: number, samples: number): QueuedRecord {
+    // Not made at start (the disk was full): try again now.
+    if (this.active.fd === undefined) Object.assign(this.active, this.openSegment(this.active.seq));
+    if (this.active.size > MAGIC.length && this.active.size + rec.length > this.segmentBytes) {
+      try {
+        this.rotate();
+      } catch {
+        // No room for a new segment file: the current one may still take the record.
+      }
+    }
     const seg = this.active;
     let written = 0;
     try {
@@ -311,21 +454,61 @@ export class DiskQueue {
         try {
           ftruncateSync(seg.fd!, seg.size);
         } catch {
-          /* the scanner will stop at the torn record on the next start */
+          /* the scanner resynchronises after the torn record on the next start */
         }
       }
     }
     if (written !== rec.length) throw new Error(`short write to ${seg.file} (${written} of ${rec.length} bytes)`);
     const r: QueuedRecord = { segment: seg.seq, offset: seg.size, size: rec.length, samples, timestampMs, done: false };
-    if (this.memoryBytes + protobuf.length <= MEMORY_CACHE_BYTES) {
-      r.data = protobuf;
-      this.memoryBytes += protobuf.length;
-    }
     seg.size += rec.length;
+    return r;
+  }
+
+  /**
+   * Frees the disk space of sent records: segments nothing unsent points into are deleted
+   * (compact), and the active segment is cut back to its header when all of it was sent.
+   * Returns whether anything was freed.
+   */
+  private reclaim(): boolean {
+    const before = this.bytes;
+    this.compact();
+    const seg = this.active;
+    const unsentHere = this.pending.some((r) => !r.done && r.segment === seg.seq);
+    if (!unsentHere && seg.size > MAGIC.length && seg.fd !== undefined) {
+      ftruncateSync(seg.fd, MAGIC.length);
+      seg.size = MAGIC.length;
+      this.writeCursor();
+    }
+    return this.bytes < before;
+  }
+
+  private keepInMemory(timestampMs: number, samples: number, protobuf: Buffer, size: number): QueuedRecord {
+    const r: QueuedRecord = { segment: IN_MEMORY, offset: -1, size, samples, timestampMs, done: false, data: protobuf };
     this.pending.push(r);
     this.pendingSamplesCount += samples;
-    this.enforceMaxBytes();
+    this.memoryOnly += protobuf.length;
+    // Over its memory: the oldest of these records go first (the newest say most about now).
+    let dropped = 0;
+    const cap = this.o.memoryOnlyBytes ?? MEMORY_ONLY_BYTES;
+    for (const old of this.pending) {
+      if (this.memoryOnly <= cap) break;
+      if (old.segment !== IN_MEMORY || old.done) continue;
+      this.finish(old);
+      old.dropped = 'disk_error';
+      dropped += old.samples;
+    }
+    if (dropped > 0) {
+      this.compact();
+      this.o.onDrop?.('disk_error', dropped);
+    }
     return r;
+  }
+
+  /** Samples held in memory only because the disk refused them. */
+  get memoryOnlySamples(): number {
+    let n = 0;
+    for (const r of this.pending) if (r.segment === IN_MEMORY && !r.done) n += r.samples;
+    return n;
   }
 
   /** The next segment first, then the old one closed: a failed open (disk full) keeps appending possible. */
@@ -342,6 +525,9 @@ export class DiskQueue {
     while (this.bytes > this.o.maxBytes && this.segments.length > 1) {
       const oldest = this.segments[0]!;
       for (const r of this.pending) {
+        // In time order: the disk records of the oldest segment come first, perhaps between
+        // records the disk refused (those are not in any segment).
+        if (r.segment === IN_MEMORY) continue;
         if (r.segment !== oldest.seq) break;
         if (this.finish(r)) {
           dropped += r.samples;
@@ -371,10 +557,16 @@ export class DiskQueue {
     r.done = true;
     this.pendingSamplesCount -= r.samples;
     if (r.data) {
-      this.memoryBytes -= r.data.length;
+      if (r.segment === IN_MEMORY) this.memoryOnly -= r.data.length;
+      else this.memoryBytes -= r.data.length;
       r.data = undefined;
     }
     return true;
+  }
+
+  /** The first unsent record that is on disk (the cursor's target). */
+  private firstOnDisk(): QueuedRecord | undefined {
+    return this.pending.find((r) => !r.done && r.segment !== IN_MEMORY);
   }
 
   /** Removes finished records from the front and deletes segments nothing points into. */
@@ -382,7 +574,7 @@ export class DiskQueue {
     let n = 0;
     while (n < this.pending.length && this.pending[n]!.done) n++;
     if (n > 0) this.pending.splice(0, n);
-    const first = this.pending[0]?.segment ?? this.active.seq;
+    const first = this.firstOnDisk()?.segment ?? this.active.seq;
     while (this.segments.length > 1 && this.segments[0]!.seq < first && this.segments[0] !== this.active)
       this.removeSegment(this.segments[0]!);
   }
@@ -474,7 +666,8 @@ export class DiskQueue {
 
   private writeCursor(): void {
     if (this.closed) return;
-    const first = this.pending.find((r) => !r.done);
+    // Records kept in memory are not on disk to resume from: a restart loses them.
+    const first = this.firstOnDisk();
     const cursor = first ? { segment: first.segment, offset: first.offset } : { segment: this.active.seq, offset: this.active.size };
     const tmp = this.cursorFile + '.tmp';
     try {

@@ -8,8 +8,12 @@
 
 export const MIN_BACKOFF_MS = 30;
 export const MAX_BACKOFF_MS = 5000;
-/** A receiver asking for more than this is capped: the queue's max-age decides what is too old. */
-export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+/**
+ * The longest the agent waits between two attempts, whatever the receiver asks: a receiver that
+ * says `Retry-After: 999999` (or a date in 2099) must not silence a node for good. The queue
+ * keeps what is not sent meanwhile, up to --queue-max-age.
+ */
+export const MAX_RETRY_AFTER_MS = 60_000;
 
 export type Verdict = 'ok' | 'retry' | 'drop';
 
@@ -20,19 +24,21 @@ export function classifyStatus(status: number): Verdict {
   return 'drop';
 }
 
-/** Milliseconds to wait from a Retry-After header, or undefined when absent or unreadable. */
+/**
+ * Milliseconds to wait from a Retry-After header (0 for a date in the past), or undefined when
+ * absent or unreadable. Not capped here: retryDelayMs decides the wait.
+ */
 export function parseRetryAfter(header: string | undefined, nowMs: number): number | undefined {
   if (header === undefined) return undefined;
   const h = header.trim();
   if (h === '') return undefined;
-  let ms: number;
-  if (/^\d+$/.test(h)) ms = Number(h) * 1000;
-  else {
-    const at = Date.parse(h);
-    if (Number.isNaN(at)) return undefined;
-    ms = at - nowMs;
-  }
-  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+  // RFC 9110: delay-seconds is 1*DIGIT; a negative or fractional number is not one.
+  if (/^\d+$/.test(h)) return Number(h) * 1000;
+  // An HTTP-date names its day and month ("Sun, 06 Nov 1994 08:49:37 GMT"); Date.parse would
+  // also take "-5" as the year 5 BC.
+  const at = /[a-z]{3}/i.test(h) ? Date.parse(h) : NaN;
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(at - nowMs, 0);
 }
 
 /**
@@ -45,7 +51,11 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
   return d / 2 + random() * (d / 2);
 }
 
-/** The wait before the next attempt: the receiver's Retry-After when given, else the backoff. */
+/**
+ * The wait before the next attempt: the longer of the receiver's Retry-After and the agent's
+ * own backoff (a `Retry-After: 0` must not turn retries into a hot loop against a receiver that
+ * asked to slow down), never more than MAX_RETRY_AFTER_MS.
+ */
 export function retryDelayMs(attempt: number, retryAfterMs: number | undefined, random: () => number = Math.random): number {
-  return retryAfterMs ?? backoffMs(attempt, random);
+  return Math.min(Math.max(retryAfterMs ?? 0, backoffMs(attempt, random)), MAX_RETRY_AFTER_MS);
 }

@@ -14,7 +14,8 @@ import type { AxiosInstance } from 'axios';
 import { createHttpClient } from '../http/client';
 import type { Logger } from '../log';
 import type { AgentStats } from '../stats';
-import { DROP_REASONS, oldestPending, pendingSamples, queueBytes, requestDuration, samplesTotal, type DropReasonLabel } from '../remote-write/metrics';
+import { OutageLog } from '../outage';
+import { DROP_REASONS, diskErrors, oldestPending, pendingSamples, queueBytes, requestDuration, samplesTotal, type DropReasonLabel } from '../remote-write/metrics';
 import { encodeWriteRequest, type WireSeries } from '../remote-write/protobuf';
 import { DiskQueue, QueueLockedError, pidAlive, type QueuedRecord } from '../remote-write/queue';
 import { Sender } from '../remote-write/sender';
@@ -141,20 +142,28 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
   let closed = false;
   let lastTimestampMs = 0;
 
-  /** Encodes and queues series in chunks; returns the records and how many samples the disk refused. */
-  const enqueue = (series: WireSeries[], timestampMs: number): { records: QueuedRecord[]; lost: number } => {
+  // The disk refusing the queue is an outage of its own: said when it starts, when its cause
+  // changes and every REMIND_EVERY_MS while it lasts; the cycle's samples go from memory meanwhile.
+  const diskOutage = new OutageLog(o.logger, 'remote-write queue disk (samples are held in memory until sent)', 'warn');
+  o.stats.inc(diskErrors, {}, 0);
+
+  /** Encodes and queues series in chunks; returns the records. */
+  const enqueue = (series: WireSeries[], timestampMs: number): QueuedRecord[] => {
     const records: QueuedRecord[] = [];
-    let lost = 0;
-    try {
-      for (const part of chunk(series, o.maxSamplesPerSend)) records.push(queue.append(timestampMs, part.length, encodeWriteRequest(part)));
-    } catch (e) {
-      // Disk full or gone: these samples are lost, but what is queued stays and is still sent.
-      lost = series.length - records.reduce((n, r) => n + r.samples, 0);
-      drop('disk_error', lost, { error: e instanceof Error ? e.message : String(e) });
+    let refused: string | undefined;
+    for (const part of chunk(series, o.maxSamplesPerSend)) {
+      records.push(queue.append(timestampMs, part.length, encodeWriteRequest(part)));
+      if (queue.diskError !== undefined) {
+        refused = queue.diskError;
+        o.stats.inc(diskErrors);
+      }
     }
+    // Recovered only when a whole cycle went to disk again.
+    if (refused !== undefined) diskOutage.failure(refused, { dir: queue.dir, memory_samples: queue.memoryOnlySamples });
+    else if (records.length > 0) diskOutage.success({ dir: queue.dir });
     gauges();
     sender.kick();
-    return { records, lost };
+    return records;
   };
 
   return {
@@ -164,11 +173,10 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
       const cycle = tracker.cycle(batch.samples, batch.timestampMs);
       lastTimestampMs = Math.max(lastTimestampMs, batch.timestampMs);
       drop('invalid', cycle.invalid, { first: cycle.firstInvalid });
-      const { records, lost } = enqueue(cycle.series, batch.timestampMs);
+      const records = enqueue(cycle.series, batch.timestampMs);
       const result = await sender.waitFor(records, o.sendWaitMs ?? o.timeoutMs + 1000);
       gauges();
       if (!result.ok) throw new RemoteWriteError(`remote write failed: ${result.error}`);
-      if (lost > 0) throw new RemoteWriteError(`remote write failed: ${lost} samples could not be queued (disk)`);
     },
     async close({ deleteGroup }): Promise<void> {
       if (closed) return;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs, { appendFileSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DiskQueue, MAGIC, QueueLockedError, encodeRecord, scanSegment, type DropReason } from '../../agent/remote-write/queue';
+import { DiskQueue, IN_MEMORY, MAGIC, QueueLockedError, encodeRecord, scanSegment, type DropReason } from '../../agent/remote-write/queue';
 import { captureLogs, log } from '../../agent/log';
 import { tempDir } from '../helpers/servers';
 
@@ -57,30 +57,114 @@ describe('remote-write/queue', () => {
     q2.close();
   });
 
-  it('a full disk at a segment rotation loses that record only: later appends work again', () => {
-    const q = open({ segmentBytes: 300 });
-    const now = Date.now();
+  /** Makes fs.writeSync fail with ENOSPC while `full()` says so (or only for segment headers). */
+  function diskFull(full: (buf: Buffer) => boolean): () => void {
     const original = fs.writeSync;
-    let failNextHeader = false;
     (fs as { writeSync: unknown }).writeSync = (fd: number, buf: Buffer, ...rest: unknown[]) => {
-      if (failNextHeader && buf.length === MAGIC.length) {
-        failNextHeader = false;
-        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-      }
+      if (Buffer.isBuffer(buf) && full(buf)) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       return (original as (...a: unknown[]) => number)(fd, buf, ...rest);
     };
+    return () => ((fs as { writeSync: unknown }).writeSync = original);
+  }
+
+  it('a full disk at a segment rotation loses nothing: the record goes into the current segment', () => {
+    const q = open({ segmentBytes: 300 });
+    const now = Date.now();
+    let failNextHeader = false;
+    const restore = diskFull((buf) => {
+      if (!failNextHeader || buf.length !== MAGIC.length) return false;
+      failNextHeader = false;
+      return true;
+    });
     try {
       q.append(now, 1, payload(0, 200));
       failNextHeader = true;
-      assert.throws(() => q.append(now + 1, 1, payload(1, 200)), /ENOSPC/);
+      q.append(now + 1, 1, payload(1, 200));
+      assert.equal(q.diskError, undefined);
       for (let i = 2; i < 6; i++) q.append(now + i, 1, payload(i, 200));
     } finally {
-      (fs as { writeSync: unknown }).writeSync = original;
+      restore();
     }
     const left = q.peek(100);
+    assert.deepEqual(left.map((r) => r.timestampMs - now), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(left.map((r) => q.read(r)?.[0]), [0, 1, 2, 3, 4, 5]);
+    q.close();
+    // All of it on disk, read back after a restart.
+    const q2 = open();
+    assert.deepEqual(q2.peek(100).map((r) => q2.read(r)?.[0]), [0, 1, 2, 3, 4, 5]);
+    q2.close();
+  });
+
+  it('a disk that refuses a write gets back the space of sent records, then the write goes through', () => {
+    // One big segment, as on a small disk: nothing would ever rotate out of it.
+    const q = open({ segmentBytes: 1 << 30 });
+    const now = Date.now();
+    for (let i = 0; i < 5; i++) q.append(now + i, 1, payload(i, 1000));
+    q.ack(q.peek(Infinity));
+    const seg = readdirSync(dir).find((f) => f.endsWith('.seg'))!;
+    assert.ok(fs.statSync(path.join(dir, seg)).size > 5000);
+    // The disk is full until the segment is cut back.
+    const restore = diskFull(() => fs.statSync(path.join(dir, seg)).size > 5000);
+    try {
+      const r = q.append(now + 5, 1, payload(5, 1000));
+      assert.equal(q.diskError, undefined);
+      assert.notEqual(r.segment, IN_MEMORY);
+      assert.equal(r.offset, MAGIC.length);
+    } finally {
+      restore();
+    }
+    q.close();
+    const q2 = open();
+    assert.deepEqual(q2.peek(100).map((r) => q2.read(r)?.[0]), [5]);
+    q2.close();
+  });
+
+  it('keeps what the disk refuses in memory, sends it in order, and drops the oldest of it past its memory', () => {
+    const q = open({ memoryOnlyBytes: 3000 });
+    const now = Date.now();
+    q.append(now, 1, payload(0, 1000));
+    let full = true;
+    const restore = diskFull(() => full);
+    try {
+      for (let i = 1; i <= 4; i++) {
+        const r = q.append(now + i, 2, payload(i, 1000));
+        assert.equal(r.segment, IN_MEMORY);
+      }
+      assert.match(q.diskError ?? '', /ENOSPC/);
+      // 4 × 1000 bytes over a 3000-byte allowance: the oldest refused record is dropped, counted.
+      assert.deepEqual(drops, [['disk_error', 2]]);
+      assert.equal(q.memoryOnlySamples, 6);
+      full = false;
+      q.append(now + 5, 1, payload(5, 1000));
+      assert.equal(q.diskError, undefined);
+    } finally {
+      restore();
+    }
+    const left = q.peek(Infinity);
     assert.deepEqual(left.map((r) => r.timestampMs - now), [0, 2, 3, 4, 5]);
     assert.deepEqual(left.map((r) => q.read(r)?.[0]), [0, 2, 3, 4, 5]);
+    q.ack(left.slice(0, 2));
     q.close();
+    // What was only in memory is gone after a restart; what was on disk is still there.
+    const q2 = open();
+    assert.deepEqual(q2.peek(100).map((r) => q2.read(r)?.[0]), [5]);
+    q2.close();
+  });
+
+  it('starts on a disk too full for a segment, keeping records in memory until one can be made', () => {
+    let full = true;
+    const restore = diskFull((buf) => full && buf.length === MAGIC.length);
+    try {
+      const q = open();
+      const now = Date.now();
+      assert.equal(q.append(now, 1, payload(0)).segment, IN_MEMORY);
+      full = false;
+      assert.notEqual(q.append(now + 1, 1, payload(1)).segment, IN_MEMORY);
+      assert.deepEqual(q.peek(10).map((r) => q.read(r)?.[0]), [0, 1]);
+      q.close();
+    } finally {
+      restore();
+    }
   });
 
   it('keeps unsent records across a restart, without the sent ones (cursor)', () => {
@@ -129,15 +213,82 @@ describe('remote-write/queue', () => {
     q2.close();
   });
 
-  it('stops at a record whose CRC does not match, and at a cut length', () => {
-    const recs = [encodeRecord(1, 1, payload(1)), encodeRecord(2, 1, payload(2)), encodeRecord(3, 1, payload(3))];
+  it('skips a record whose CRC does not match and resynchronises on the next good one; stops at a cut length', () => {
+    const t = Date.parse('2026-12-01T00:00:00Z');
+    const recs = [encodeRecord(t, 1, payload(1)), encodeRecord(t + 1, 1, payload(2)), encodeRecord(t + 2, 1, payload(3))];
     const buf = Buffer.concat([MAGIC, ...recs]);
     assert.equal(scanSegment(buf).records.length, 3);
     const flipped = Buffer.from(buf);
     flipped[MAGIC.length + recs[0]!.length + 20]! ^= 0xff;
-    assert.deepEqual(scanSegment(flipped).records.map((r) => r.timestampMs), [1]);
+    const scan = scanSegment(flipped);
+    assert.deepEqual(scan.records.map((r) => r.timestampMs - t), [0, 2]);
+    assert.deepEqual(scan.skipped, [{ offset: MAGIC.length + recs[0]!.length, bytes: recs[1]!.length }]);
+    assert.equal(scan.goodBytes, buf.length);
+    // Garbage of any length between two records, even bytes that look like a record header.
+    const junk = Buffer.concat([Buffer.from([0x20, 0, 0, 0, 1, 2, 3, 4]), Buffer.alloc(37, 0x41)]);
+    const withJunk = Buffer.concat([MAGIC, recs[0]!, junk, recs[1]!, recs[2]!]);
+    assert.deepEqual(scanSegment(withJunk).records.map((r) => r.timestampMs - t), [0, 1, 2]);
+    assert.deepEqual(scanSegment(withJunk).skipped, [{ offset: MAGIC.length + recs[0]!.length, bytes: junk.length }]);
     assert.equal(scanSegment(buf.subarray(0, buf.length - 1)).records.length, 2);
     assert.equal(scanSegment(Buffer.from('not a queue')).badMagic, true);
+  });
+
+  it('sends the good records after garbage in the middle of a segment, and says what it skipped', () => {
+    const now = Date.now();
+    const q = open();
+    for (let i = 0; i < 3; i++) q.append(now + i, 1, payload(i));
+    q.close();
+    const file = path.join(dir, readdirSync(dir).filter((f) => f.endsWith('.seg')).sort()[0]!);
+    const bytes = readFileSync(file);
+    const second = MAGIC.length + encodeRecord(now, 1, payload(0)).length;
+    bytes[second + 30]! ^= 0xff;
+    writeFileSync(file, bytes);
+    logs.length = 0;
+    const q2 = open();
+    assert.deepEqual(q2.peek(100).map((r) => q2.read(r)?.[0]), [0, 2]);
+    const warn = logs.map((l) => JSON.parse(l) as { msg: string; offset?: number; skipped_bytes?: number }).find((l) => /damaged bytes/.test(l.msg));
+    assert.ok(warn, logs.join('\n'));
+    assert.equal(warn.offset, second);
+    assert.ok(!logs.some((l) => l.includes('at the end of a segment')), logs.join('\n'));
+    q2.close();
+  });
+
+  it('a saved position inside a record sends that record again; past the end takes the segment as sent; both are said', () => {
+    const now = Date.now();
+    const q = open();
+    for (let i = 0; i < 3; i++) q.append(now + i, 1, payload(i));
+    q.close();
+    const seg = readdirSync(dir).filter((f) => f.endsWith('.seg')).sort()[0]!;
+    const segment = Number(seg.slice(0, 16));
+    const rec = encodeRecord(now, 1, payload(0)).length;
+    writeFileSync(path.join(dir, 'cursor'), JSON.stringify({ segment, offset: MAGIC.length + rec + 3 }));
+    logs.length = 0;
+    const q2 = open();
+    assert.deepEqual(q2.peek(100).map((r) => q2.read(r)?.[0]), [1, 2]);
+    assert.ok(logs.some((l) => l.includes('points inside a record')), logs.join('\n'));
+    q2.close();
+
+    writeFileSync(path.join(dir, 'cursor'), JSON.stringify({ segment, offset: 1 << 20 }));
+    logs.length = 0;
+    const q3 = open();
+    assert.equal(q3.peek(100).length, 0);
+    assert.ok(logs.some((l) => l.includes('past the end of its segment')), logs.join('\n'));
+    q3.close();
+  });
+
+  it('an unreadable saved position sends everything, and says so', () => {
+    const now = Date.now();
+    const q = open();
+    q.append(now, 1, payload(0));
+    q.ack(q.peek(1));
+    q.append(now + 1, 1, payload(1));
+    q.close();
+    writeFileSync(path.join(dir, 'cursor'), '{"segment": -3, "offset": "x"}');
+    logs.length = 0;
+    const q2 = open();
+    assert.deepEqual(q2.peek(100).map((r) => q2.read(r)?.[0]), [0, 1]);
+    assert.ok(logs.some((l) => l.includes('send position is unreadable')), logs.join('\n'));
+    q2.close();
   });
 
   it('a record damaged after it was indexed is not sent (read returns undefined)', () => {

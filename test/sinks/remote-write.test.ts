@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import axios from 'axios';
 import { captureLogs, log } from '../../agent/log';
 import { samplesTotal, pendingSamples, oldestPending, requestDuration } from '../../agent/remote-write/metrics';
+import { backoffMs } from '../../agent/remote-write/retry';
 import { decodeWriteRequest, type DecodedSeries } from '../../agent/remote-write/protobuf';
 import { snappyUncompress } from '../../agent/remote-write/snappy';
 import { gauge, type Sample } from '../../agent/sample';
@@ -188,6 +189,22 @@ describe('sinks/remote-write', function () {
       assert.equal(rx.received.length, 2);
       // A lower bound only: the sender must not come back before the receiver said it may.
       assert.ok(rx.received[1]!.at - rx.received[0]!.at >= 950, `${rx.received[1]!.at - rx.received[0]!.at} ms`);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('backs off on a 429 with Retry-After: 0 instead of retrying at once', async () => {
+    const zero = { status: 429, headers: { 'Retry-After': '0' } };
+    const rx = await startReceiver([zero, zero, zero, zero]);
+    try {
+      const sink = open(rx.url);
+      await assert.rejects(sink.send({ samples: [value({}, 1)], timestampMs: T + 1000 }), /HTTP 429/);
+      await waitFor(async () => count({ result: 'sent' }) === 1, 10000, 'send after the 429s');
+      assert.equal(rx.received.length, 5);
+      // Lower bounds only: each retry waits at least its backoff (random 0: half of 30, 60, 120, 240 ms).
+      const gaps = rx.received.slice(1).map((r, i) => r.at - rx.received[i]!.at);
+      gaps.forEach((g, i) => assert.ok(g >= backoffMs(i + 1, () => 0) - 1, `retry ${i + 1} after ${g} ms: ${gaps.join(', ')}`));
     } finally {
       await rx.close();
     }
