@@ -8,10 +8,13 @@
 #
 # Usage: dbx-prom-agent-init.sh [install|uninstall|status|print-unit]
 #   install (default)  copy the binary for `uname -m` from the artifacts folder, write the env
-#                      file, start the agent (systemd unit, else a setsid supervisor); idempotent
+#                      file, start the agent (systemd unit, else a setsid supervisor); idempotent.
+#                      Under the supervisor it waits (seconds) until the new agent runs, and
+#                      reports a rejected setting or an agent that exits at once
 #   uninstall          stop the agent (it deletes its Pushgateway group) and remove what install wrote
 #                      (also: DBX_PROM_UNINSTALL=true)
-#   status             print whether the agent runs; exit 0 if it does, 3 if not
+#   status             print whether the agent runs; exit 0 if it does, 3 if not (also while the
+#                      supervisor waits to restart an agent that exited: it prints the exit status)
 #   print-unit         print the systemd unit install would write
 #   supervise, run-logged   internal: the daemon side (restart loop / one run with a capped log)
 #
@@ -35,6 +38,7 @@ umask 077
 ARTIFACTS_DEFAULT=""
 NAME=dbx-prom-agent
 UNIT=dbx-prom-agent.service
+VERSION_TIMEOUT=10
 ROOT="${DBX_PROM_ROOT:-}"
 ROOT="${ROOT%/}"
 STRICT=false
@@ -86,6 +90,12 @@ set_paths() {
   SUPERVISOR_PID="$RUN_DIR/supervisor.pid"
   AGENT_PID="$RUN_DIR/agent.pid"
   EXIT_FILE="$RUN_DIR/agent.exit"
+  # The supervisor numbers the agent's runs: RUN_FILE holds the current run, LAST_EXIT
+  # "<run> <status> <backoff seconds> <time>" of the last exit; RESTART_FILE asks it to restart
+  # at once, without backoff.
+  RUN_FILE="$RUN_DIR/agent.run"
+  LAST_EXIT="$RUN_DIR/agent.last-exit"
+  RESTART_FILE="$RUN_DIR/agent.restart"
   UNIT_FILE="$ROOT/etc/systemd/system/$UNIT"
 }
 
@@ -148,6 +158,32 @@ pid_alive() {
   [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null
 }
 
+# An agent that exited stays a zombie until the supervisor reaps it (within a second): it
+# answers kill -0 but does not run.
+process_runs() {
+  local stat
+  pid_alive "${1:-}" || return 1
+  [ -r "/proc/$1/stat" ] || return 0
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
+
+# Replaces a small state file whole: a reader never sees half of it.
+put_state() {
+  printf '%s\n' "$2" >"$1.tmp" 2>/dev/null && mv -f "$1.tmp" "$1"
+}
+
+LX_RUN="" LX_STATUS="" LX_BACKOFF="" LX_AT=""
+
+# Reads LAST_EXIT into LX_*; fails if there is none (or it is not what the supervisor writes).
+read_last_exit() {
+  LX_RUN="" LX_STATUS="" LX_BACKOFF="" LX_AT=""
+  [ -f "$LAST_EXIT" ] || return 1
+  read -r LX_RUN LX_STATUS LX_BACKOFF LX_AT <"$LAST_EXIT" 2>/dev/null || [ -n "$LX_RUN" ] || return 1
+  case "$LX_RUN$LX_STATUS$LX_BACKOFF" in '' | *[!0-9]*) return 1 ;; esac
+}
+
 # The pid of our running supervisor, if any (the pid file alone could name a recycled pid).
 running_supervisor() {
   local pid
@@ -195,6 +231,11 @@ nap() {
 run_agent_once() {
   local rc
   rotate_log
+  if [ -n "${2:-}" ]; then
+    # The init script waits on this line: what the log holds after it comes from this run.
+    note "agent run $2 starting (supervisor $$)"
+    put_state "$RUN_FILE" "$2"
+  fi
   if command -v ionice >/dev/null 2>&1 && [ "${1:-}" = lowprio ]; then
     nice -n 10 ionice -c 3 "$BIN" run --settings-file "$ENV_FILE" </dev/null >>"$AGENT_LOG" 2>&1 &
   elif [ "${1:-}" = lowprio ]; then
@@ -223,23 +264,34 @@ run_agent_once() {
 
 # The daemon side when systemd is absent: restart the agent with exponential backoff.
 supervise() {
-  local rc started backoff=1
+  local rc started backoff=1 run=0
   echo $$ >"$SUPERVISOR_PID"
-  rm -f "$EXIT_FILE"
+  rm -f "$EXIT_FILE" "$RUN_FILE" "$LAST_EXIT" "$RESTART_FILE"
   trap on_stop TERM INT HUP
   note "supervisor started (pid $$)"
   while [ "$STOPPING" = false ]; do
+    run=$((run + 1))
     started=$(date +%s)
-    run_agent_once lowprio
+    run_agent_once lowprio "$run"
     rc=$?
     [ "$STOPPING" = true ] && break
     if [ "$rc" -eq 2 ]; then
       # Exit 2 is a configuration error (the message above names the setting): retrying cannot fix it.
       echo 2 >"$EXIT_FILE"
+      put_state "$LAST_EXIT" "$run 2 0 $(date -u +%Y-%m-%dT%H:%M:%SZ)"
       note "agent exited 2 (configuration error): not restarting; fix the settings and run the init script again"
       break
     fi
+    if [ -f "$RESTART_FILE" ]; then
+      # The init script stopped it to start a new binary or settings: no backoff for that.
+      rm -f "$RESTART_FILE"
+      note "agent stopped for a restart (status $rc): starting the new binary or settings"
+      backoff=1
+      continue
+    fi
     if [ $(($(date +%s) - started)) -ge 60 ]; then backoff=1; fi
+    # `status` and the init script tell from this why no agent runs.
+    put_state "$LAST_EXIT" "$run $rc $backoff $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     note "agent exited with status $rc; restarting in ${backoff}s"
     nap "$backoff"
     backoff=$((backoff * 2))
@@ -281,7 +333,7 @@ stop_supervisor() {
 
 start_supervisor() {
   local pid=""
-  rm -f "$EXIT_FILE"
+  rm -f "$EXIT_FILE" "$RUN_FILE" "$LAST_EXIT" "$RESTART_FILE"
   # A clean environment (the daemon must not depend on the init script's), a new session (the
   # init script's process group may be killed when it ends), no inherited descriptors.
   if command -v setsid >/dev/null 2>&1; then
@@ -303,11 +355,95 @@ start_supervisor() {
   echo "$pid"
 }
 
-restart_agent_under_supervisor() {
-  local agent
-  agent=$(cat "$AGENT_PID" 2>/dev/null || true)
-  # The supervisor restarts it with the new binary or settings after a 1 s backoff.
-  if pid_alive "$agent"; then kill -TERM "$agent" 2>/dev/null; fi
+log_size() {
+  if [ -f "$AGENT_LOG" ]; then wc -c <"$AGENT_LOG" 2>/dev/null || echo 0; else echo 0; fi
+}
+
+# The agent log written after byte $1. Rotation (copy to .1, then empty) may have happened once
+# meanwhile; reading from an offset keeps a 10 MiB log from being scanned ten times a second.
+log_since() {
+  if [ "$(log_size)" -ge "$1" ]; then
+    tail -c +$(($1 + 1)) "$AGENT_LOG" 2>/dev/null
+  else
+    tail -c +$(($1 + 1)) "$AGENT_LOG.1" 2>/dev/null
+    cat "$AGENT_LOG" 2>/dev/null
+  fi
+}
+
+# The log lines after byte $1 that follow the last line holding $2; nothing if there is none.
+run_log() {
+  log_since "$1" | awk -v m="$2" 'index($0, m) { found = 1; out = ""; next } found { out = out $0 "\n" } END { printf "%s", out }'
+}
+
+# The last line the agent itself wrote, of the text on stdin.
+last_agent_line() {
+  grep -v -- "$NAME-supervisor: " | tail -n 1
+}
+
+WAIT_DETAIL=""
+
+# Waits for agent run $1 of supervisor $2 (the log before it ends at byte $3) to say it runs,
+# or to exit. Returns 0 when it runs; 2 when it rejected its configuration (the supervisor has
+# stopped); 3 when it exited otherwise (LX_* say how; the supervisor restarts it after a
+# backoff); 4 when the supervisor is gone; 1 when none of that happened in time.
+# WAIT_DETAIL: the run's last log line. "agent running" counts only after the run's own
+# "agent run N starting" line: an old agent, or an earlier run, may have logged it too.
+wait_for_agent() {
+  local run=$1 sup=$2 from=$3 marker current started=false limit rc
+  marker="agent run $run starting (supervisor $sup)"
+  # Until the run starts: an agent being replaced makes its final push and DELETE (up to 5 s),
+  # and the supervisor notices its exit within a second. Then the agent checks its settings at
+  # once and says it runs in a fraction of a second: 10 s is for a loaded node.
+  limit=$((SECONDS + 20))
+  while :; do
+    rc=""
+    if [ -f "$EXIT_FILE" ]; then
+      rc=2
+    elif [ "$started" = false ]; then
+      current=$(cat "$RUN_FILE" 2>/dev/null || true)
+      case "$current" in '' | *[!0-9]*) ;; *) [ "$current" -ge "$run" ] && started=true && limit=$((SECONDS + 10)) ;; esac
+    fi
+    if [ -z "$rc" ] && [ "$started" = true ]; then
+      if run_log "$from" "$marker" | grep -q '"msg":"agent running"'; then
+        return 0
+      fi
+      if read_last_exit && [ "$LX_RUN" -ge "$run" ]; then
+        rc=3
+        [ "$LX_STATUS" -eq 2 ] && rc=2
+      fi
+    fi
+    # process_runs: a supervisor this script started and that exited stays its zombie.
+    if [ -z "$rc" ] && ! process_runs "$sup"; then
+      rc=4
+      [ -f "$EXIT_FILE" ] && rc=2
+    fi
+    if [ -z "$rc" ] && [ "$SECONDS" -ge "$limit" ]; then rc=1; fi
+    if [ -n "$rc" ]; then
+      WAIT_DETAIL=$(run_log "$from" "$marker" | last_agent_line)
+      [ -n "$WAIT_DETAIL" ] || WAIT_DETAIL=$(log_since "$from" | last_agent_line)
+      return "$rc"
+    fi
+    sleep 0.1
+  done
+}
+
+# Says how wait_for_agent ended ($1) for supervisor $2; $3 is the line for an agent that runs.
+report_agent_start() {
+  case "$1" in
+    0) log info "$3" ;;
+    2) fail "the agent rejected its configuration: ${WAIT_DETAIL:-see $AGENT_LOG}" ;;
+    3)
+      log error "the agent exited with status $LX_STATUS right after it started; last log line: ${WAIT_DETAIL:-none}"
+      log info "supervisor $2 restarts it in ${LX_BACKOFF}s, then with a growing backoff (up to 60 s); '$NAME-init.sh status' shows its state; log $AGENT_LOG"
+      if [ "$STRICT" = true ]; then
+        log error "DBX_PROM_STRICT=true: exiting 1 (this fails the cluster start)"
+        exit 1
+      fi
+      log info "the cluster starts; the supervisor keeps restarting the agent (exit 0)"
+      ;;
+    4) fail "supervisor $2 stopped before the agent ran; last log line: ${WAIT_DETAIL:-none} (see $AGENT_LOG)" ;;
+    *) log warn "the agent has not logged \"agent running\" in time; supervisor $2 keeps it going; last log line: ${WAIT_DETAIL:-none}; see $AGENT_LOG" ;;
+  esac
 }
 
 # Collects the agent settings: the artifacts env file first, then DB_* context and DBX_PROM_*
@@ -407,7 +543,7 @@ whole_number_or_default() {
 }
 
 install() {
-  local machine arch artifacts bin_src env_src="" changed=false why pid out log_lines
+  local machine arch artifacts bin_src env_src="" changed=false self_changed=false why pid out rc t0 agent run from
   whole_number_or_default DBX_PROM_LOG_MAX_BYTES 10485760
   whole_number_or_default DBX_PROM_MAX_HEAP_MB 192
   machine=${DBX_PROM_UNAME_M:-$(uname -m)}
@@ -450,9 +586,18 @@ install() {
     }
     chmod 755 "$BIN.tmp.$$"
     # Refuse a binary that does not run here (truncated upload, wrong architecture, old glibc).
-    if ! out=$(timeout 30 "$BIN.tmp.$$" --version 2>&1); then
+    # The cluster start waits on this: the agent answers in ~150 ms (a few seconds on a loaded
+    # node), so 10 s is ample for a binary that works; -k kills one that ignores the TERM.
+    t0=$SECONDS
+    out=$(timeout -k 2 "$VERSION_TIMEOUT" "$BIN.tmp.$$" --version 2>&1)
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
       rm -f "$BIN.tmp.$$"
-      fail "$bin_src does not run on this node: ${out:-no output}"
+      # timeout exits 124 after its TERM, 137 (128+KILL) when it had to kill.
+      if [ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] && [ $((SECONDS - t0)) -ge "$VERSION_TIMEOUT" ]; }; then
+        fail "$bin_src does not run on this node: '--version' timed out after $VERSION_TIMEOUT s${out:+ (output: $out)}"
+      fi
+      fail "$bin_src does not run on this node: ${out:-no output, exit status $rc}"
     fi
     mv -f "$BIN.tmp.$$" "$BIN" || fail "cannot install $BIN"
     log info "installed $BIN (version $out)"
@@ -465,6 +610,7 @@ install() {
       fail "cannot copy $0 to $SELF_COPY"
     fi
     changed=true
+    self_changed=true
   elif [ ! -f "$SELF_COPY" ]; then
     fail "cannot find this script as a file ($0) to install the supervisor"
   fi
@@ -495,29 +641,44 @@ install() {
     return 0
   fi
 
+  # Either way the script waits until the (re)started agent runs or exits, and reports that
+  # here, in the init script log where operators look.
   if pid=$(running_supervisor); then
-    if [ "$changed" = true ]; then
-      restart_agent_under_supervisor
-      log info "binary or settings changed: agent restarted under supervisor $pid"
+    agent=$(cat "$AGENT_PID" 2>/dev/null || true)
+    if process_runs "$agent"; then
+      if [ "$changed" = false ]; then
+        log info "agent already runs under supervisor $pid and nothing changed: nothing to do"
+        return 0
+      fi
+      run=$(cat "$RUN_FILE" 2>/dev/null || true)
+      case "$run" in '' | *[!0-9]*) run="" ;; esac
+      if [ "$self_changed" = false ] && [ -n "$run" ]; then
+        from=$(log_size)
+        : >"$RESTART_FILE" 2>/dev/null
+        if kill -TERM "$agent" 2>/dev/null; then
+          wait_for_agent $((run + 1)) "$pid" "$from"
+          report_agent_start $? "$pid" "binary or settings changed: agent restarted under supervisor $pid"
+          return 0
+        fi
+        rm -f "$RESTART_FILE"
+      fi
+      if [ "$self_changed" = true ]; then
+        log info "this script changed: replacing supervisor $pid, so that it runs the new one"
+      else
+        log info "supervisor $pid does not number its runs (an older script): replacing it"
+      fi
+    elif read_last_exit; then
+      log info "no agent runs under supervisor $pid: it exited with status $LX_STATUS at $LX_AT and waits to restart; replacing the supervisor (no backoff)"
     else
-      log info "agent already runs under supervisor $pid and nothing changed: nothing to do"
+      log info "no agent runs under supervisor $pid: replacing it"
     fi
-    return 0
+    # A fresh supervisor: it runs this script's code, numbers its runs, and has no backoff.
+    stop_supervisor
   fi
-  log_lines=$(wc -l 2>/dev/null <"$AGENT_LOG" || echo 0)
+  from=$(log_size)
   pid=$(start_supervisor) || fail "the supervisor did not start (see $AGENT_LOG)"
-  # The agent checks its settings at once: wait until it runs or exits with a configuration
-  # error (a fraction of a second; at most 10 s on a loaded node), and report that here, in the
-  # init script log where operators look.
-  for _ in $(seq 1 100); do
-    [ -f "$EXIT_FILE" ] && break
-    tail -n +$((log_lines + 1)) "$AGENT_LOG" 2>/dev/null | grep -q '"msg":"agent running"' && break
-    sleep 0.1
-  done
-  if [ -f "$EXIT_FILE" ]; then
-    fail "the agent rejected its configuration: $(tail -n +$((log_lines + 1)) "$AGENT_LOG" | grep -v -- '-supervisor: ' | tail -n 1)"
-  fi
-  log info "started agent under supervisor $pid (setsid, restart with backoff; log $AGENT_LOG)"
+  wait_for_agent 1 "$pid" "$from"
+  report_agent_start $? "$pid" "started agent under supervisor $pid (setsid, restart with backoff; log $AGENT_LOG)"
 }
 
 uninstall() {
@@ -535,8 +696,15 @@ uninstall() {
   log info "uninstalled: agent stopped, $INSTALL_DIR removed"
 }
 
+# The agent's last log line: the live log may hold only supervisor lines just after a rotation.
+recent_agent_line() {
+  local line
+  line=$({ tail -n 200 "$AGENT_LOG.1" 2>/dev/null; tail -n 200 "$AGENT_LOG" 2>/dev/null; } | last_agent_line)
+  printf '%s' "${line:-none}"
+}
+
 status() {
-  local pid
+  local pid agent why
   if uses_systemd; then
     systemctl is-active --quiet "$UNIT" && {
       echo "$UNIT active"
@@ -546,11 +714,26 @@ status() {
     return 3
   fi
   if pid=$(running_supervisor); then
-    echo "supervisor $pid running, agent pid $(cat "$AGENT_PID" 2>/dev/null || echo none); log $AGENT_LOG"
-    return 0
+    agent=$(cat "$AGENT_PID" 2>/dev/null || true)
+    if process_runs "$agent"; then
+      echo "supervisor $pid running, agent pid $agent; log $AGENT_LOG"
+      return 0
+    fi
+    # The supervisor waits out its backoff after the agent exited: say why it exited.
+    if read_last_exit; then
+      why="the agent exited with status $LX_STATUS at $LX_AT; restart in ${LX_BACKOFF}s (backoff)"
+    else
+      why="the agent has just exited or is starting"
+    fi
+    echo "supervisor $pid running, but no agent process: $why; last log line: $(recent_agent_line); log $AGENT_LOG"
+    return 3
   fi
   echo "not running${INSTALL_DIR:+ ($INSTALL_DIR)}"
-  [ -f "$EXIT_FILE" ] && echo "last exit: configuration error (status 2); see $AGENT_LOG"
+  if [ -f "$EXIT_FILE" ]; then
+    echo "last exit: configuration error (status 2); see $AGENT_LOG"
+  elif read_last_exit; then
+    echo "last exit: status $LX_STATUS at $LX_AT; see $AGENT_LOG"
+  fi
   return 3
 }
 

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BUNDLE, requireBundle } from './helpers/agent';
-import { INIT_SCRIPT, createSandbox, listeningPorts, requireSea, type Sandbox } from './helpers/init-sandbox';
+import { INIT_SCRIPT, SEA_X64, createSandbox, listeningPorts, requireSea, type Sandbox } from './helpers/init-sandbox';
 import { pushgatewaySeries, startPushgateway, tempDir, waitFor, type Server } from './helpers/servers';
 
 const driverCtx = {
@@ -153,9 +153,73 @@ describe('init script (dbx-prom-agent-init.sh)', function () {
       const r = await s.run();
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /changed: agent restarted under supervisor/);
-      await waitFor(async () => s.agentPid() !== undefined && s.agentPid() !== second, 20000, 'the upgraded agent');
+      // The script returns once the new agent runs (it waited for that): no polling here.
+      const third = s.agentPid();
+      assert.ok(third !== undefined && third !== second, `a new agent (was ${second}, now ${third})`);
+      assert.ok(s.processes().some((p) => p.pid === third), 'the new agent runs');
       assert.equal(s.supervisorPid(), sup);
       assert.match(readFileSync(path.join(s.installDir, 'bin/dbx-prom-agent'), 'utf8'), /dbx-prom-agent\.cjs/);
+    });
+
+    it('a bad setting on a re-run is reported as on a first install, not as "restarted"', async () => {
+      const s = sandbox({ ...workerCtx, DBX_PROM_NODE_NAME: 'rerun-node', DBX_PROM_PUSHGATEWAY_URL: pg.url, DBX_PROM_INTERVAL: '1s' });
+      const first = await s.run();
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stderr, /started agent under supervisor \d+/);
+
+      const bad = await s.run([], { DBX_PROM_INTERVAL: 'bogus' });
+      assert.equal(bad.code, 0, bad.stderr);
+      assert.match(bad.stderr, /error: the agent rejected its configuration: .*invalid --interval \(DBX_PROM_INTERVAL\)/);
+      assert.match(bad.stderr, /the cluster starts without the agent \(exit 0\)/);
+      assert.doesNotMatch(bad.stderr, /agent restarted/);
+      // Exit 2 is not retried: the supervisor stops, and status says why.
+      await waitFor(async () => s.processes().length === 0, 10000, 'the supervisor to stop');
+      const status = await s.run(['status']);
+      assert.equal(status.code, 3, status.stdout);
+      assert.match(status.stdout, /configuration error \(status 2\)/);
+
+      // Fixed again: a new supervisor; then the same bad setting in strict mode exits 1.
+      const fixed = await s.run();
+      assert.equal(fixed.code, 0, fixed.stderr);
+      assert.match(fixed.stderr, /started agent under supervisor \d+/);
+      const strict = await s.run([], { DBX_PROM_INTERVAL: 'bogus', DBX_PROM_STRICT: 'true' });
+      assert.equal(strict.code, 1, strict.stderr);
+      assert.match(strict.stderr, /error: the agent rejected its configuration: .*invalid --interval \(DBX_PROM_INTERVAL\)/);
+    });
+
+    it('a crash-looping agent is reported as such, status exits 3 while it waits to restart, and a fixed binary recovers', async () => {
+      const s = sandbox({ ...workerCtx, DBX_PROM_NODE_NAME: 'crash-node', DBX_PROM_PUSHGATEWAY_URL: pg.url, DBX_PROM_INTERVAL: '1s' }, { binaries: {} });
+      const bin = path.join(s.artifacts, 'dbx-prom-agent-linux-x64');
+      // Answers --version (so it is installed), then every run dies at once with status 1.
+      writeFileSync(bin, `#!/bin/sh\ncase "$1" in --version) echo 0.0.0-crash; exit 0 ;; esac\necho '{"level":"error","msg":"simulated crash"}' >&2\nexit 1\n`);
+      chmodSync(bin, 0o755);
+
+      const r = await s.run();
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /error: the agent exited with status 1 right after it started; last log line: .*simulated crash/);
+      assert.match(r.stderr, /supervisor \d+ restarts it in \d+s/);
+      assert.doesNotMatch(r.stderr, /started agent/);
+
+      // The agent lives for milliseconds of each cycle and waits seconds between them: poll.
+      let status = await s.run(['status']);
+      await waitFor(async () => (status = await s.run(['status'])).code === 3, 30000, 'status 3 while the agent waits to restart');
+      assert.match(status.stdout, /^supervisor \d+ running, but no agent process: the agent exited with status 1 at \S+; restart in \d+s/);
+      assert.match(status.stdout, /last log line: .*simulated crash/);
+
+      // Strict mode reports it as an error (a changed setting makes the run deterministic).
+      const strict = await s.run([], { DBX_PROM_STRICT: 'true', DBX_PROM_LABELS: 'team=strict' });
+      assert.equal(strict.code, 1, strict.stderr);
+      assert.match(strict.stderr, /error: the agent exited with status 1 right after it started/);
+
+      // A working binary uploaded and the script run again: the agent runs, status says so.
+      rmSync(bin);
+      symlinkSync(SEA_X64, bin);
+      const fixed = await s.run();
+      assert.equal(fixed.code, 0, fixed.stderr);
+      assert.match(fixed.stderr, /(started agent|agent restarted) under supervisor \d+/);
+      const ok = await s.run(['status']);
+      assert.equal(ok.code, 0, ok.stdout);
+      assert.match(ok.stdout, /^supervisor \d+ running, agent pid \d+/);
     });
 
     it('keeps the agent log under its size cap by rotating it', async () => {
@@ -242,6 +306,17 @@ describe('init script (dbx-prom-agent-init.sh)', function () {
         line: /error: .*dbx-prom-agent-linux-x64 does not run on this node: cannot execute: Exec format error/,
       },
       {
+        what: 'a binary whose --version hangs',
+        setup: () => {
+          const s = sandbox(driverCtx, { binaries: {} });
+          const bad = path.join(s.artifacts, 'dbx-prom-agent-linux-x64');
+          writeFileSync(bad, '#!/bin/sh\nsleep 600\n');
+          chmodSync(bad, 0o755);
+          return s;
+        },
+        line: /error: .*dbx-prom-agent-linux-x64 does not run on this node: '--version' timed out after 10 s/,
+      },
+      {
         what: 'a setting the agent rejects',
         setup: () => sandbox(driverCtx, { envFile: 'DBX_PROM_PUSHGATEWAY_URL=http://127.0.0.1:9\nDBX_PROM_INTERVAL=soon\n' }),
         line: /error: the agent rejected its configuration: .*invalid --interval \(DBX_PROM_INTERVAL\)/,
@@ -308,18 +383,32 @@ describe('init script (dbx-prom-agent-init.sh)', function () {
       assert.equal(existsSync(s.installDir), false);
     });
 
-    it('the unit passes systemd-analyze verify', async function () {
+    it('the unit passes systemd-analyze verify, which does report a bad unit', async () => {
       const s = sandbox(driverCtx);
       const r = await s.run(['print-unit']);
+      assert.equal(r.code, 0, r.stderr);
+      // verify checks that ExecStart's program exists: /bin/bash does; its arguments are not checked.
+      assert.match(r.stdout, /^ExecStart=\/bin\/bash /m);
       const dir = tempDir();
-      try {
-        const f = path.join(dir, 'dbx-prom-agent.service');
-        writeFileSync(f, r.stdout.replace(/ExecStart=\/bin\/bash \S+/, `ExecStart=/bin/bash ${INIT_SCRIPT}`));
+      /** verify's complaints about the unit file name it (`name.service:12: ...` or `name.service: ...`). */
+      const verify = (name: string, text: string): string[] => {
+        const f = path.join(dir, name);
+        writeFileSync(f, text);
         const v = spawnSync('systemd-analyze', ['verify', f], { encoding: 'utf8' });
-        if (v.error) this.skip();
-        // verify complains about the host (no systemd as PID 1) on stderr; the unit's own lines
-        // would name the file.
-        assert.doesNotMatch(v.stderr, new RegExp(`${f}:\\d+`), v.stderr);
+        if (v.error) throw new Error(`systemd-analyze cannot run (${v.error.message}): install the systemd package`);
+        return v.stderr.split('\n').filter((l) => l.includes(name));
+      };
+      try {
+        assert.deepEqual(verify('dbx-prom-agent.service', r.stdout), []);
+        // The check can fail: a misspelt key, a bad value and a missing program are each reported.
+        const bad = r.stdout
+          .replace(/^Restart=always$/m, 'Restart=sometimes')
+          .replace(/^Nice=10$/m, 'Nicce=10')
+          .replace(/^ExecStart=\/bin\/bash /m, 'ExecStart=/nonexistent/bash ');
+        const complaints = verify('dbx-prom-agent-bad.service', bad).join('\n');
+        assert.match(complaints, /dbx-prom-agent-bad\.service:\d+: .*sometimes/, complaints);
+        assert.match(complaints, /dbx-prom-agent-bad\.service:\d+: Unknown key.*Nicce/, complaints);
+        assert.match(complaints, /\/nonexistent\/bash/, complaints);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
