@@ -9,16 +9,22 @@ export class ActivityDetector {
 
   constructor(private readonly busyCpu: number) {}
 
-  /** Looks at one cycle's samples; true when Spark has active tasks or CPU is above the threshold. */
+  /**
+   * Looks at one cycle's samples; true when Spark has active tasks, when the executors endpoint
+   * failed (Spark's activity is unknown: a driver answering garbage may be the busiest node),
+   * or when the CPU is above the threshold.
+   */
   observe(samples: readonly Sample[]): boolean {
     let busy = 0;
     let total = 0;
     let sparkActive = 0;
+    let sparkUnknown = false;
     for (const s of samples) {
       if (s.name === 'node_cpu_seconds_total') {
         total += s.value;
         if (s.labels.mode !== 'idle' && s.labels.mode !== 'iowait') busy += s.value;
       } else if (s.name === 'spark_active_tasks') sparkActive += s.value;
+      else if (s.name === 'dbx_agent_spark_endpoint_up' && s.labels.endpoint === 'executors' && s.value === 0) sparkUnknown = true;
     }
     let cpuBusy = false;
     if (total > 0) {
@@ -26,6 +32,6 @@ export class ActivityDetector {
         cpuBusy = (busy - this.lastCpu.busy) / (total - this.lastCpu.total) > this.busyCpu;
       this.lastCpu = { busy, total };
     }
-    return sparkActive > 0 || cpuBusy;
+    return sparkActive > 0 || sparkUnknown || cpuBusy;
   }
 }

@@ -65,6 +65,7 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   }),
   spec('--spark-prometheus', "also forward Spark's own /metrics/*/prometheus endpoints"),
   spec('--max-executor-series <n>', 'cap on per-executor series per cycle', { defaultText: '2000' }),
+  spec('--spark-max-response-size <size>', 'largest Spark REST answer read (a larger one fails its endpoint)', { defaultText: '16MiB' }),
   // Remote write
   spec('--queue-dir <path>', 'remote-write disk queue directory', {
     defaultText: '/local_disk0/tmp/dbx-prom-agent, else the OS temp dir',
@@ -160,6 +161,7 @@ export interface Config {
     driverEnvFile: string;
     prometheus: boolean;
     maxExecutorSeries: number;
+    maxResponseBytes: number;
   };
   remoteWrite: {
     queueDir: string;
@@ -344,6 +346,12 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
   if (!Number.isFinite(busyCpu) || busyCpu < 0 || busyCpu > 1)
     throw new ConfigError(label('busyCpu'), `"${busyText}" is not a fraction between 0 and 1`);
 
+  const size = (key: string, def: string, min: number, minText: string): number => {
+    const v = str(key, def) as string;
+    const n = parseBytes(v);
+    if (n === undefined || n < min) throw new ConfigError(label(key), `"${v}" is not a size of at least ${minText}`);
+    return n;
+  };
   const queueMaxBytesText = str('queueMaxBytes', '256MiB') as string;
   const queueMaxBytes = parseBytes(queueMaxBytesText);
   if (queueMaxBytes === undefined || queueMaxBytes < 1024 * 1024)
@@ -424,6 +432,7 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
       driverEnvFile: str('driverEnvFile', '/tmp/driver-env.sh') as string,
       prometheus: bool('sparkPrometheus'),
       maxExecutorSeries: int('maxExecutorSeries', 2000, 1),
+      maxResponseBytes: size('sparkMaxResponseSize', '16MiB', 64 * 1024, '64KiB'),
     },
     remoteWrite: {
       queueDir: str('queueDir') ?? defaultQueueDir(),

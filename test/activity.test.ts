@@ -22,6 +22,15 @@ describe('activity', () => {
     assert.equal(d.observe([]), false);
   });
 
+  it("a driver whose executors endpoint failed is busy: Spark's activity is unknown, not idle", () => {
+    const up = gauge('dbx_agent_spark_endpoint_up', 'test');
+    const d = new ActivityDetector(0.2);
+    assert.equal(d.observe([up({ endpoint: 'executors', spark_app_id: 'a' }, 0)]), true);
+    assert.equal(d.observe([up({ endpoint: 'executors', spark_app_id: 'a' }, 1), activeFamily({ spark_app_id: 'a' }, 0)]), false);
+    // Another endpoint failing says nothing about the running tasks.
+    assert.equal(d.observe([up({ endpoint: 'jobs', spark_app_id: 'a' }, 0), activeFamily({ spark_app_id: 'a' }, 0)]), false);
+  });
+
   it('a worker is busy when CPU use since the last cycle is above the threshold', () => {
     const d = new ActivityDetector(0.2);
     // First cycle: no previous sample to compare with → not busy.

@@ -238,7 +238,7 @@ describe('deploy/grafana dashboard', () => {
       const res = await fetch(`${prom!.url}/api/v1/rules`);
       const groups = ((await res.json()) as { data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] } }).data.groups;
       const rules = groups.flatMap((g) => g.rules);
-      assert.equal(rules.length, 21);
+      assert.equal(rules.length, 22);
       for (const r of rules) assert.equal(r.health, 'ok', `${r.name}: ${r.lastError}`);
       // The cluster views are computed from the agents' series.
       const nodes = await promQuery(prom!.url, `cluster:dbx_nodes:count{cluster_id="${CLUSTER_ID}"}`);

@@ -52,6 +52,7 @@ const CONTRACT_NAMES = [
   'spark_executor_max_memory_bytes',
   'spark_executor_failed_tasks_total',
   'spark_executor_completed_tasks_total',
+  'spark_executor_removals_total',
 ];
 /** Set by the Pushgateway on every group (its README, "About timestamps"). */
 const PUSHGATEWAY_NAMES = ['push_time_seconds', 'push_failure_time_seconds'];
@@ -88,8 +89,9 @@ describe('deploy/prometheus rules', () => {
       'DbxAgentPushgatewayPushFailing',
       'DbxAgentRemoteWriteBacklog',
       'DbxAgentRemoteWriteDropping',
-      'NodeCpuSaturated',
+      'NodeCpuSkewed',
       'NodeDiskNearlyFull',
+      'SparkDriverCpuSaturated',
       'SparkDriverHeapNearMax',
       'SparkExecutorsLost',
       'SparkTasksFailing',

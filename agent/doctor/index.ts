@@ -44,7 +44,7 @@ async function checkSpark(config: Config, o: DoctorOptions): Promise<CheckResult
   if (!config.sources.includes('spark')) return skip('spark', 'source spark is not enabled (--sources)');
   if (context.role !== 'driver' && config.spark.url === undefined)
     return skip('spark', 'worker node: the Spark API is read on the driver only');
-  const client = createSparkClient(config.spark.timeoutMs);
+  const client = createSparkClient({ timeoutMs: config.spark.timeoutMs, maxResponseBytes: config.spark.maxResponseBytes });
   try {
     const discovery = new SparkDiscovery({
       configuredUrl: config.spark.url,

@@ -27,6 +27,7 @@ import {
 } from '../spark/parse';
 import { parsePrometheusText, relabelSparkSamples } from '../spark/prometheus';
 import { DriverProcessFinder } from '../spark/driver-process';
+import { ExecutorRemovalTracker } from '../spark/executor-removals';
 import { readJvmHeap } from '../spark/hsperfdata';
 import type { Source } from './source';
 import type { SourceEnv } from './index';
@@ -60,8 +61,9 @@ type Endpoint = 'executors' | 'jobs' | 'stages' | 'prometheus_executors' | 'prom
 
 export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverrides = {}): Source {
   const { config, context, logger, stats } = env;
-  const client: SparkClient = createSparkClient(config.spark.timeoutMs);
-  const probeClient: SparkClient = createSparkClient(Math.min(config.spark.timeoutMs, 2000));
+  const maxResponseBytes = config.spark.maxResponseBytes;
+  const client: SparkClient = createSparkClient({ timeoutMs: config.spark.timeoutMs, maxResponseBytes });
+  const probeClient: SparkClient = createSparkClient({ timeoutMs: Math.min(config.spark.timeoutMs, 2000), maxResponseBytes });
   const discovery = new SparkDiscovery({
     configuredUrl: config.spark.url,
     driverEnvFile: config.spark.driverEnvFile,
@@ -84,6 +86,8 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
     return o.log;
   };
   const capLog = new OutageLog(logger, 'per-executor series cap', 'warn');
+  // Counts each executor removal once, by reason (spark_executor_removals_total).
+  const removals = new ExecutorRemovalTracker();
   const appsLog = new OutageLog(logger, 'application count', 'warn');
   // From the start, so an alert on increase() sees the first cut.
   stats.inc(seriesDropped, { reason: 'executor_cap' }, 0);
@@ -102,37 +106,39 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
     }
   }
 
-  async function collectApp(base: string, appId: string): Promise<{ samples: Sample[]; failed: number; errors: Error[] }> {
+  async function collectApp(base: string, appId: string, signal?: AbortSignal): Promise<{ samples: Sample[]; failed: number; errors: Error[] }> {
     const api = `${base}/api/v1/applications/${encodeURIComponent(appId)}`;
     const statusQuery = STAGE_STATUSES.map((s) => `status=${s}`).join('&');
     const results = await Promise.all([
       fetchEndpoint('executors', appId, async () => {
         let json: unknown;
         try {
-          json = await client.json(`${api}/allexecutors`);
+          json = await client.json(`${api}/allexecutors`, signal);
         } catch (e) {
           // Spark before 2.0.1 has no /allexecutors: the active ones are what there is.
           if (!(e instanceof SparkRequestError && e.status === 404)) throw e;
-          json = await client.json(`${api}/executors`);
+          json = await client.json(`${api}/executors`, signal);
         }
-        return parseExecutors(json, appId);
+        // Parsed whole first: a malformed answer must not count as executors that left.
+        const samples = parseExecutors(json, appId);
+        return [...samples, ...removals.observeJson(appId, json)];
       }),
-      fetchEndpoint('jobs', appId, async () => parseJobs(await client.json(`${api}/jobs`), appId)),
-      fetchEndpoint('stages', appId, async () => parseStages(await client.json(`${api}/stages?${statusQuery}`), appId)),
+      fetchEndpoint('jobs', appId, async () => parseJobs(await client.json(`${api}/jobs`, signal), appId)),
+      fetchEndpoint('stages', appId, async () => parseStages(await client.json(`${api}/stages?${statusQuery}`, signal), appId)),
     ]);
     const errors = results.flatMap((r) => (r.error ? [r.error] : []));
     return { samples: results.flatMap((r) => r.samples), failed: errors.length, errors };
   }
 
   /** Spark's own Prometheus text, once per UI (it serves one application). */
-  async function collectPrometheus(base: string, appId: string): Promise<Sample[]> {
+  async function collectPrometheus(base: string, appId: string, signal?: AbortSignal): Promise<Sample[]> {
     const paths: [Endpoint, string][] = [
       ['prometheus_executors', '/metrics/executors/prometheus'],
       ['prometheus_driver', '/metrics/prometheus'],
     ];
     const results = await Promise.all(
       paths.map(([endpoint, p]) =>
-        fetchEndpoint(endpoint, appId, async () => relabelSparkSamples(parsePrometheusText(await client.text(base + p)).samples, appId)),
+        fetchEndpoint(endpoint, appId, async () => relabelSparkSamples(parsePrometheusText(await client.text(base + p, signal)).samples, appId)),
       ),
     );
     return results.flatMap((r) => r.samples);
@@ -161,13 +167,13 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
 
   return {
     name: 'spark',
-    async collect(): Promise<Sample[]> {
+    async collect(_now: Date, signal?: AbortSignal): Promise<Sample[]> {
       const found = await discovery.resolve();
       if (!found)
         throw new SparkNotUpError(`Spark UI not found yet (normal in the first minutes of a cluster): ${discovery.describeAttempts()}`);
       let appsJson: unknown;
       try {
-        appsJson = await client.json(`${found.url}/api/v1/applications`);
+        appsJson = await client.json(`${found.url}/api/v1/applications`, signal);
       } catch (e) {
         discovery.failed();
         // Nothing listening: Spark is starting (or restarting). Anything else is a real fault.
@@ -187,6 +193,7 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
       // A driver's UI lists its one application; a history server pointed at by mistake may
       // list hundreds of unfinished ones: read the first few, in Spark's order.
       const apps = running.slice(0, MAX_APPLICATIONS);
+      removals.retainApps(apps);
       for (const [k, o] of endpointOutages) if (!apps.includes(o.appId)) endpointOutages.delete(k);
       if (running.length > MAX_APPLICATIONS)
         appsLog.failure(new Error(`${running.length} running applications at ${found.url}; reading the first ${MAX_APPLICATIONS}`));
@@ -195,8 +202,8 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
       // All at once, so a hanging Spark costs one --spark-timeout here, not one per request.
       // The UI serves one application's metrics system and its driver JVM: label with the first.
       const [perApp, prom, driver] = await Promise.all([
-        Promise.all(apps.map((id) => collectApp(found.url, id))),
-        config.spark.prometheus ? collectPrometheus(found.url, apps[0]!) : Promise.resolve([]),
+        Promise.all(apps.map((id) => collectApp(found.url, id, signal))),
+        config.spark.prometheus ? collectPrometheus(found.url, apps[0]!, signal) : Promise.resolve([]),
         collectDriver(apps[0]!),
       ]);
       const total = perApp.reduce((n, r) => n + r.failed, 0);

@@ -9,7 +9,7 @@ import http from 'node:http';
 import axios, { type AxiosInstance } from 'axios';
 import { USER_AGENT } from '../version';
 
-export type SparkErrorKind = 'http' | 'timeout' | 'refused' | 'connection' | 'html' | 'malformed';
+export type SparkErrorKind = 'http' | 'timeout' | 'refused' | 'connection' | 'html' | 'malformed' | 'too_large' | 'aborted';
 
 export class SparkRequestError extends Error {
   constructor(
@@ -36,13 +36,25 @@ export function parseJsonBody(body: string, contentType: string | undefined, url
 }
 
 export interface SparkClient {
-  json(url: string): Promise<unknown>;
-  text(url: string): Promise<string>;
+  /** `signal` aborts the request (the cycle's deadline, or the agent stopping). */
+  json(url: string, signal?: AbortSignal): Promise<unknown>;
+  text(url: string, signal?: AbortSignal): Promise<string>;
   close(): void;
 }
 
-function classify(e: unknown, url: string, timeoutMs: number): SparkRequestError {
+export interface SparkClientOptions {
+  timeoutMs: number;
+  /** Bytes of one answer read at most; a larger one is cut off while it streams in. */
+  maxResponseBytes: number;
+}
+
+function classify(e: unknown, url: string, o: SparkClientOptions, signal: AbortSignal | undefined): SparkRequestError {
   if (e instanceof SparkRequestError) return e;
+  if (signal?.aborted) return new SparkRequestError('aborted', url, 'abandoned: the cycle went on without it (its deadline passed, or the agent is stopping)');
+  // axios' node adapter counts the bytes as they arrive and destroys the stream past the cap.
+  if (axios.isAxiosError(e) && /maxContentLength/.test(e.message))
+    return new SparkRequestError('too_large', url, `answer larger than ${o.maxResponseBytes} bytes (--spark-max-response-size): left unread`);
+  const timeoutMs = o.timeoutMs;
   const code = axios.isAxiosError(e) ? e.code : (e as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED')
     return new SparkRequestError('timeout', url, `no answer within ${timeoutMs} ms`);
@@ -51,26 +63,29 @@ function classify(e: unknown, url: string, timeoutMs: number): SparkRequestError
   return new SparkRequestError('connection', url, `connection failed${code ? ` (${code})` : ''}: ${message}`);
 }
 
-export function createSparkClient(timeoutMs: number): SparkClient {
+export function createSparkClient(o: SparkClientOptions): SparkClient {
+  const { timeoutMs } = o;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   const client: AxiosInstance = axios.create({
     httpAgent: agent,
     headers: { 'User-Agent': USER_AGENT, Accept: 'application/json, text/plain;q=0.9' },
     maxRedirects: 0,
     // The Spark UI's retained jobs and executors are bounded (spark.ui.retained*), but a
-    // runaway answer must not eat the driver's memory.
-    maxContentLength: 64 * 1024 * 1024,
+    // runaway answer must not take the agent past its memory limit (systemd MemoryMax=256M):
+    // the text and then its parsed JSON are several times its size in the heap.
+    maxContentLength: o.maxResponseBytes,
     responseType: 'text',
     transformResponse: [(d: unknown) => d],
     validateStatus: () => true,
     proxy: false,
   });
 
-  const get = async (url: string): Promise<{ body: string; contentType?: string }> => {
+  const get = async (url: string, signal?: AbortSignal): Promise<{ body: string; contentType?: string }> => {
     try {
       // `timeout` is a socket-idle timeout in axios' node adapter; the signal is the deadline
       // for the whole answer, so a server trickling bytes cannot hold the cycle.
-      const res = await client.get<string>(url, { timeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+      const deadline = AbortSignal.timeout(timeoutMs);
+      const res = await client.get<string>(url, { timeout: timeoutMs, signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
       const body = typeof res.data === 'string' ? res.data : String(res.data ?? '');
       const contentType = res.headers['content-type'] as string | undefined;
       if (res.status !== 200) {
@@ -79,17 +94,17 @@ export function createSparkClient(timeoutMs: number): SparkClient {
       }
       return { body, contentType };
     } catch (e) {
-      throw classify(e, url, timeoutMs);
+      throw classify(e, url, o, signal);
     }
   };
 
   return {
-    async json(url) {
-      const { body, contentType } = await get(url);
+    async json(url, signal) {
+      const { body, contentType } = await get(url, signal);
       return parseJsonBody(body, contentType, url);
     },
-    async text(url) {
-      const { body, contentType } = await get(url);
+    async text(url, signal) {
+      const { body, contentType } = await get(url, signal);
       if (/text\/html/i.test(contentType ?? '') || body.trimStart().startsWith('<'))
         throw new SparkRequestError('html', url, 'answered an HTML page, not Prometheus text');
       return body;

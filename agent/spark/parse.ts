@@ -3,7 +3,10 @@
  * `org.apache.spark.status.api.v1`) → samples in base units (milliseconds → seconds), every
  * one labelled with `spark_app_id`, per-executor ones with `executor_id`. Labels stay bounded:
  * statuses, executor ids, Databricks job/run ids — never Spark job ids, stage ids or names.
- * A field Spark did not send is left out rather than reported as 0.
+ * A field Spark did not send (or sent as null) is left out rather than reported as 0. A field of
+ * the wrong type (`"5"`, `"NaN"`, `true`) or a negative count is a malformed payload: the
+ * endpoint fails, naming the field, instead of reading as a silent 0 (a busy driver would look
+ * idle and the agent would slow to its idle interval).
  */
 import { counter, gauge, type Labels, type Sample } from '../sample';
 import { jobRunOf } from './job-group';
@@ -24,8 +27,18 @@ function asArray(json: unknown, what: string): unknown[] {
   return json;
 }
 
-function num(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+export class MalformedPayloadError extends Error {
+  constructor(readonly field: string, value: unknown) {
+    super(`malformed payload: ${field} is ${JSON.stringify(value)?.slice(0, 40) ?? String(value)}, not a number >= 0`);
+    this.name = 'MalformedPayloadError';
+  }
+}
+
+/** A non-negative number Spark sent, undefined when it sent none; anything else throws. */
+function count(v: unknown, field: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
+  throw new MalformedPayloadError(field, v);
 }
 
 /**
@@ -106,51 +119,53 @@ export function parseExecutors(json: unknown, appId: string): Sample[] {
     const id = e.id as string;
     const isDriver = id === DRIVER_ID;
     const isActive = e.isActive !== false;
-    failed += num(e.failedTasks) ?? 0;
-    completed += num(e.completedTasks) ?? 0;
+    const field = (name: string): string => `executor ${id} ${name}`;
+    const n = (v: unknown, name: string): number | undefined => count(v, field(name));
+    failed += n(e.failedTasks, 'failedTasks') ?? 0;
+    completed += n(e.completedTasks, 'completedTasks') ?? 0;
     if (!isDriver) {
       if (isActive) active++;
       else dead++;
     }
     if (!isActive) continue;
-    cores += num(e.totalCores) ?? 0;
-    running += num(e.activeTasks) ?? 0;
+    cores += n(e.totalCores, 'totalCores') ?? 0;
+    running += n(e.activeTasks, 'activeTasks') ?? 0;
 
     const l: Labels = { ...app, executor_id: id };
-    const put = (f: (l: Labels, v: number) => Sample, v: unknown, divisor = 1, labels: Labels = l): void => {
-      const n = num(v);
-      if (n !== undefined) out.push(f(labels, divisor === 1 ? n : n / divisor));
+    const put = (f: (l: Labels, v: number) => Sample, from: Record<string, unknown>, name: string, divisor = 1, labels: Labels = l): void => {
+      const v = n(from[name], name);
+      if (v !== undefined) out.push(f(labels, divisor === 1 ? v : v / divisor));
     };
-    put(execMemoryUsed, e.memoryUsed);
-    put(execMaxMemory, e.maxMemory);
-    put(execDiskUsed, e.diskUsed);
-    put(execActiveTasks, e.activeTasks);
-    put(execMaxTasks, e.maxTasks);
-    put(execFailedTasks, e.failedTasks);
-    put(execCompletedTasks, e.completedTasks);
-    put(execDuration, e.totalDuration, 1000); // ms
-    put(execGc, e.totalGCTime, 1000); // ms
-    put(execShuffleRead, e.totalShuffleRead);
-    put(execShuffleWrite, e.totalShuffleWrite);
-    put(execInput, e.totalInputBytes);
+    put(execMemoryUsed, e, 'memoryUsed');
+    put(execMaxMemory, e, 'maxMemory');
+    put(execDiskUsed, e, 'diskUsed');
+    put(execActiveTasks, e, 'activeTasks');
+    put(execMaxTasks, e, 'maxTasks');
+    put(execFailedTasks, e, 'failedTasks');
+    put(execCompletedTasks, e, 'completedTasks');
+    put(execDuration, e, 'totalDuration', 1000); // ms
+    put(execGc, e, 'totalGCTime', 1000); // ms
+    put(execShuffleRead, e, 'totalShuffleRead');
+    put(execShuffleWrite, e, 'totalShuffleWrite');
+    put(execInput, e, 'totalInputBytes');
     const mem = asObject(e.memoryMetrics);
     if (mem) {
-      put(execStorageUsed, mem.usedOnHeapStorageMemory, 1, { ...l, area: 'on_heap' });
-      put(execStorageUsed, mem.usedOffHeapStorageMemory, 1, { ...l, area: 'off_heap' });
-      put(execStorageTotal, mem.totalOnHeapStorageMemory, 1, { ...l, area: 'on_heap' });
-      put(execStorageTotal, mem.totalOffHeapStorageMemory, 1, { ...l, area: 'off_heap' });
+      put(execStorageUsed, mem, 'usedOnHeapStorageMemory', 1, { ...l, area: 'on_heap' });
+      put(execStorageUsed, mem, 'usedOffHeapStorageMemory', 1, { ...l, area: 'off_heap' });
+      put(execStorageTotal, mem, 'totalOnHeapStorageMemory', 1, { ...l, area: 'on_heap' });
+      put(execStorageTotal, mem, 'totalOffHeapStorageMemory', 1, { ...l, area: 'off_heap' });
     }
     const peak = asObject(e.peakMemoryMetrics);
     if (peak) {
-      put(execHeapPeak, peak.JVMHeapMemory);
-      put(execOffHeapPeak, peak.JVMOffHeapMemory);
+      put(execHeapPeak, peak, 'JVMHeapMemory');
+      put(execOffHeapPeak, peak, 'JVMOffHeapMemory');
     }
     if (isDriver) {
-      put(driverStorageUsed, e.memoryUsed, 1, app);
-      put(driverStorageMax, e.maxMemory, 1, app);
+      put(driverStorageUsed, e, 'memoryUsed', 1, app);
+      put(driverStorageMax, e, 'maxMemory', 1, app);
       if (peak) {
-        put(driverHeapPeak, peak.JVMHeapMemory, 1, app);
-        put(driverOffHeapPeak, peak.JVMOffHeapMemory, 1, app);
+        put(driverHeapPeak, peak, 'JVMHeapMemory', 1, app);
+        put(driverOffHeapPeak, peak, 'JVMOffHeapMemory', 1, app);
       }
     }
   }
@@ -193,14 +208,17 @@ export function parseJobs(json: unknown, appId: string): Sample[] {
     const status = (JOB_STATUSES as readonly string[]).includes(raw) ? raw : 'unknown';
     counts.set(status, counts.get(status)! + 1);
     if (status !== 'running') continue;
-    runningTasks += num(job.numActiveTasks) ?? 0;
+    const jobField = (name: string): string => `job ${typeof job.jobId === 'number' ? job.jobId : '?'} ${name}`;
+    const activeHere = count(job.numActiveTasks, jobField('numActiveTasks')) ?? 0;
+    const failedHere = count(job.numFailedTasks, jobField('numFailedTasks')) ?? 0;
+    runningTasks += activeHere;
     const run = jobRunOf(job);
     if (!run) continue;
     const k = `${run.jobId}/${run.runId}`;
     const r = runs.get(k) ?? { ...run, jobs: 0, active: 0, failed: 0 };
     r.jobs++;
-    r.active += num(job.numActiveTasks) ?? 0;
-    r.failed += num(job.numFailedTasks) ?? 0;
+    r.active += activeHere;
+    r.failed += failedHere;
     runs.set(k, r);
   }
   const out: Sample[] = [...counts].map(([status, n]) => jobs({ ...app, status }, n));

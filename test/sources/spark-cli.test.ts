@@ -159,6 +159,35 @@ describe('spark source through the bundle (once --dry-run)', function () {
       assert.equal(problems(r).length, 1);
     });
 
+    it('numbers sent as strings: the executors endpoint fails naming the field, never a silent 0', async () => {
+      const stringly = (JSON.parse(databricksFixture('allexecutors.json')) as Record<string, unknown>[]).map((e) => ({ ...e, activeTasks: String(e.activeTasks) }));
+      spark.route(`${APP}/allexecutors`, { body: JSON.stringify(stringly) });
+      const r = await once(['--spark-url', spark.url]);
+      const s = series(r.stdout);
+      assert.equal(value(s, 'dbx_agent_spark_endpoint_up', { endpoint: 'executors' }), 0);
+      assert.equal(value(s, 'spark_active_tasks'), undefined);
+      assert.equal(value(s, 'spark_jobs', { status: 'running' }), 4);
+      const p = problems(r);
+      assert.equal(p.length, 1, r.stderr);
+      assert.match(String(p[0]!.error), /malformed payload: executor driver activeTasks is "0"/);
+    });
+
+    it('an answer over --spark-max-response-size fails its endpoint with the limit named, and memory stays bounded', async () => {
+      // 50 MB of executors once took the agent to 284 MB RSS. With a 64 MB heap a full read would
+      // not survive; the capped read is cut while it streams in.
+      const one = JSON.stringify((JSON.parse(databricksFixture('allexecutors.json')) as unknown[])[1]);
+      const big = `[${Array.from({ length: Math.ceil(50e6 / one.length) }, () => one).join(',')}]`;
+      spark.route(`${APP}/allexecutors`, { body: big });
+      const r = await once(['--spark-url', spark.url], { NODE_OPTIONS: '--max-old-space-size=64' });
+      assert.equal(r.code, 0, r.stderr.slice(-2000));
+      const s = series(r.stdout);
+      assert.equal(value(s, 'dbx_agent_spark_endpoint_up', { endpoint: 'executors' }), 0);
+      assert.equal(value(s, 'spark_jobs', { status: 'running' }), 4);
+      const p = problems(r);
+      assert.equal(p.length, 1, r.stderr);
+      assert.match(String(p[0]!.error), /allexecutors: answer larger than 16777216 bytes \(--spark-max-response-size\)/);
+    });
+
     it('an application with no executors yet', async () => {
       spark.route(`${APP}/allexecutors`, { body: JSON.stringify([JSON.parse(databricksFixture('allexecutors.json'))[0]]) });
       const r = await once(['--spark-url', spark.url]);

@@ -15,7 +15,7 @@ async function failure(p: Promise<unknown>): Promise<SparkRequestError> {
 
 describe('spark/client', () => {
   let spark: FakeSpark;
-  const client = createSparkClient(500);
+  const client = createSparkClient({ timeoutMs: 500, maxResponseBytes: 1 << 20 });
   before(async () => {
     spark = await startFakeSpark(new Map());
   });
@@ -42,6 +42,23 @@ describe('spark/client', () => {
     const e = await failure(client.json(`${spark.url}/hang`));
     assert.equal(e.kind, 'timeout');
     assert.match(e.message, /no answer within 500 ms/);
+  });
+
+  it('cuts an answer larger than maxResponseBytes while it streams in, naming the setting', async () => {
+    spark.route('/big', { body: `[${'"x",'.repeat((1 << 20) / 4)}"x"]` });
+    const e = await failure(client.json(`${spark.url}/big`));
+    assert.equal(e.kind, 'too_large');
+    assert.match(e.message, /\/big: answer larger than 1048576 bytes \(--spark-max-response-size\): left unread/);
+  });
+
+  it('gives up a request when its signal aborts (the cycle went on without it)', async () => {
+    spark.route('/slow', { hang: true });
+    const stop = new AbortController();
+    const p = failure(client.json(`${spark.url}/slow`, stop.signal));
+    stop.abort();
+    const e = await p;
+    assert.equal(e.kind, 'aborted');
+    assert.match(e.message, /abandoned: the cycle went on without it/);
   });
 
   it('reports a dropped connection', async () => {

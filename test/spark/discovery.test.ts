@@ -20,7 +20,7 @@ describe('spark/discovery', () => {
   describe('against local servers', () => {
     let spark: FakeSpark;
     let dir: string;
-    const client = createSparkClient(2000);
+    const client = createSparkClient({ timeoutMs: 2000, maxResponseBytes: 1 << 20 });
     const probe = async (u: string) => Array.isArray(await client.json(`${u}/api/v1/applications`));
 
     beforeEach(async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Sample } from '../../agent/sample';
 import {
+  MalformedPayloadError,
   capExecutorSeries,
   parseApplications,
   parseExecutors,
@@ -128,6 +129,36 @@ describe('spark/parse', () => {
       assert.throws(() => parseExecutors({}, 'a'), /executors: expected a JSON array/);
       const s = parseExecutors([{ memoryUsed: 1 }, null, 3], 'a');
       assert.equal(value(s, 'spark_executors', { state: 'active' }), 0);
+    });
+  });
+
+  describe('a field of the wrong type or a negative count', () => {
+    const executors = (): Record<string, unknown>[] => JSON.parse(databricksFixture('allexecutors.json')) as Record<string, unknown>[];
+    const withField = (id: string, field: string, v: unknown): Record<string, unknown>[] =>
+      executors().map((e) => (e.id === id ? { ...e, [field]: v } : e));
+
+    for (const [what, v] of [['a number sent as a string', '5'], ['"NaN"', 'NaN'], ['a boolean', true], ['a negative count', -1], ['an object', {}]] as const)
+      it(`${what} fails the executors endpoint, naming the field, instead of reading as 0`, () => {
+        assert.throws(() => parseExecutors(withField('0', 'activeTasks', v), 'a'), (e: Error) => {
+          assert.ok(e instanceof MalformedPayloadError);
+          assert.match(e.message, /executor 0 activeTasks is .* not a number >= 0/);
+          return true;
+        });
+      });
+
+    it('nested memory fields and job task counts are held to the same rule', () => {
+      const bad = executors().map((e) => (e.id === '1' ? { ...e, memoryMetrics: { usedOnHeapStorageMemory: 'lots' } } : e));
+      assert.throws(() => parseExecutors(bad, 'a'), /executor 1 usedOnHeapStorageMemory/);
+      const jobs = JSON.parse(databricksFixture('jobs.json')) as Record<string, unknown>[];
+      const running = jobs.findIndex((j) => j.status === 'RUNNING');
+      jobs[running] = { ...jobs[running], numActiveTasks: '12' };
+      assert.throws(() => parseJobs(jobs, 'a'), /job \d+ numActiveTasks is "12"/);
+    });
+
+    it('a field sent as null, or not at all, is left out, not an error', () => {
+      const s = parseExecutors(withField('0', 'diskUsed', null), 'a');
+      assert.ok(!s.some((x) => x.name === 'spark_executor_disk_used_bytes' && x.labels.executor_id === '0'));
+      assert.equal(value(s, 'spark_executor_memory_used_bytes', { executor_id: '0' }), 536870912);
     });
   });
 
