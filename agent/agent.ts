@@ -3,19 +3,30 @@ import type { Config } from './config';
 import { readContext, type DatabricksContext } from './databricks/context';
 import { nodeLabels } from './labels';
 import type { Logger } from './log';
-import { Pipeline, type CycleResult } from './pipeline';
+import type { CloseOptions } from './sinks/sink';
+import { Pipeline, type CycleOptions, type CycleResult } from './pipeline';
 import { AgentStats } from './stats';
 import { createSinks } from './sinks/index';
 import { createSources } from './sources/index';
 import { ActivityDetector } from './activity';
 
+/**
+ * How long the sources of a cycle may take: half the interval. A slow or trickling Spark then
+ * delays the host series of a cycle by at most half an interval and never overlaps the next
+ * cycle; at the default 15 s that is 7.5 s, beyond --spark-timeout (5 s), so only a Spark
+ * slower than its own timeout is cut.
+ */
+export function collectionDeadlineMs(intervalMs: number): number {
+  return Math.max(500, Math.floor(intervalMs / 2));
+}
+
 export interface Agent {
   readonly context: DatabricksContext;
   readonly stats: AgentStats;
   readonly pipeline: Pipeline;
-  /** One cycle; also tells whether the node was busy (for the interval). */
-  cycle(now?: Date): Promise<CycleResult & { busy: boolean }>;
-  close(opts: { deleteGroup: boolean }): Promise<void>;
+  /** One cycle (see Pipeline.cycle); also tells whether the node was busy (for the interval). */
+  cycle(now?: Date, opts?: CycleOptions): Promise<CycleResult & { busy: boolean }>;
+  close(opts: CloseOptions): Promise<void>;
 }
 
 export function createAgent(config: Config, logger: Logger, opts: { dryRun: boolean }): Agent {
@@ -36,16 +47,15 @@ export function createAgent(config: Config, logger: Logger, opts: { dryRun: bool
     baseLabels: nodeLabels(context, config.labels),
     stats,
     logger,
-    // A hung source must not stall the cycle past the next one.
-    sourceTimeoutMs: Math.max(config.intervalMs, config.spark.timeoutMs * 2),
+    sourceTimeoutMs: collectionDeadlineMs(config.intervalMs),
   });
   const activity = new ActivityDetector(config.busyCpu);
   return {
     context,
     stats,
     pipeline,
-    async cycle(now = new Date()) {
-      const result = await pipeline.cycle(now);
+    async cycle(now = new Date(), opts: CycleOptions = {}) {
+      const result = await pipeline.cycle(now, opts);
       return { ...result, busy: activity.observe(result.samples) };
     },
     close: (o) => pipeline.close(o),

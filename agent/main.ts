@@ -24,9 +24,11 @@ for (const stream of [process.stdout, process.stderr])
 
 runCli(process.argv).then(
   (code) => {
-    process.exitCode = code;
-    // `run` keeps timers alive until it resolves; other commands must not linger on keep-alive sockets.
-    setTimeout(() => process.exit(code), 50).unref();
+    // Exit now rather than when the event loop drains: no command lingers on keep-alive
+    // sockets, and a natural exit restores the default signal handlers before the process is
+    // gone, so a second SIGTERM then (systemd signals the whole unit) would end it "killed by
+    // signal" instead of 0. stdout and stderr are synchronous on Linux: nothing written is lost.
+    process.exit(code);
   },
   (e: unknown) => {
     log.error('fatal error', { error: e instanceof Error ? e.stack ?? e.message : String(e) });

@@ -8,7 +8,7 @@ import { applyLabels } from './labels';
 import type { Logger } from './log';
 import { OutageLog } from './outage';
 import type { AgentStats } from './stats';
-import type { Sink } from './sinks/sink';
+import type { CloseOptions, Sink } from './sinks/sink';
 import type { Source } from './sources/source';
 
 export const sourceUp = gauge('dbx_agent_source_up', 'Whether the last collection of a source succeeded (1) or failed (0).');
@@ -24,43 +24,73 @@ export interface SourceResult {
   error?: string;
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    timer.unref();
+/** Why a source's collection was cut short. */
+export class CollectionCutError extends Error {}
+
+/**
+ * Rejects when `signal` aborts, so a source that ignores its signal (or hangs in a sync-looking
+ * read) cannot hold the cycle.
+ */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  let onAbort: () => void = () => undefined;
+  const cut = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+  return Promise.race([p, cut]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 async function collectOne(
   src: Source,
   now: Date,
-  timeoutMs: number,
+  signal: AbortSignal,
   outage: OutageLog | undefined,
 ): Promise<{ samples: Sample[]; result: SourceResult }> {
   const started = performance.now();
   try {
     // The call itself may throw synchronously: keep it inside the try.
-    const samples = await withTimeout(Promise.resolve().then(() => src.collect(now)), timeoutMs, `source ${src.name}`);
+    const samples = await untilAborted(Promise.resolve().then(() => src.collect(now, signal)), signal);
     outage?.success();
     return { samples, result: { source: src.name, ok: true, seconds: (performance.now() - started) / 1000 } };
   } catch (e) {
-    outage?.failure(e);
-    const error = e instanceof Error ? e.message : String(e);
+    const why = signal.aborted ? (signal.reason as Error) : e;
+    outage?.failure(why instanceof CollectionCutError ? new Error(`source ${src.name}: ${why.message}`) : why);
+    const error = why instanceof Error ? why.message : String(why);
     return { samples: [], result: { source: src.name, ok: false, seconds: (performance.now() - started) / 1000, error } };
   }
 }
 
+/**
+ * Runs the sources side by side, each cut at `deadlineMs` (a slow Spark must not hold the host
+ * series of the cycle) or when `stop` aborts (the agent is stopping). The self source runs
+ * after the others, so it reports what they recorded.
+ */
 export async function collectAll(
   sources: readonly Source[],
   now: Date,
-  timeoutMs: number,
+  deadlineMs: number,
   outages: Map<string, OutageLog>,
+  stop?: AbortSignal,
 ): Promise<{ samples: Sample[]; results: SourceResult[] }> {
-  const run = (list: readonly Source[]) =>
-    Promise.all(list.map((src) => collectOne(src, now, timeoutMs, outages.get(src.name))));
-  const settled = [...(await run(sources.filter((s) => !s.last))), ...(await run(sources.filter((s) => s.last)))];
+  const cut = new AbortController();
+  const timer = setTimeout(() => cut.abort(new CollectionCutError(`cut at the cycle's collection deadline of ${deadlineMs} ms`)), deadlineMs);
+  timer.unref();
+  const onStop = (): void => cut.abort(new CollectionCutError('cut short: the agent is stopping'));
+  if (stop?.aborted) onStop();
+  stop?.addEventListener('abort', onStop, { once: true });
+  const run = (list: readonly Source[], signal: AbortSignal) =>
+    Promise.all(list.map((src) => collectOne(src, now, signal, outages.get(src.name))));
+  let settled: Awaited<ReturnType<typeof run>>;
+  try {
+    const first = await run(sources.filter((s) => !s.last), cut.signal);
+    // The agent's own health is read from memory: it never waits, and must report a cut cycle too.
+    const last = await run(sources.filter((s) => s.last), new AbortController().signal);
+    settled = [...first, ...last];
+  } finally {
+    clearTimeout(timer);
+    stop?.removeEventListener('abort', onStop);
+  }
   const samples: Sample[] = [];
   const results: SourceResult[] = [];
   for (const s of settled) {
@@ -75,8 +105,13 @@ export async function collectAll(
 export interface CycleResult {
   samples: Sample[];
   results: SourceResult[];
-  /** Sink name → whether its send succeeded. */
+  /** Sink name → whether its send succeeded (empty when the cycle was stopped before sending). */
   sinks: Map<string, boolean>;
+}
+
+export interface CycleOptions {
+  stop?: AbortSignal;
+  collectMs?: number;
 }
 
 export interface PipelineOptions {
@@ -85,11 +120,14 @@ export interface PipelineOptions {
   baseLabels: Labels;
   stats: AgentStats;
   logger: Logger;
+  /** How long the sources of one cycle may take before the cycle goes on without the slow ones. */
   sourceTimeoutMs: number;
 }
 
 export class Pipeline {
   private readonly sourceOutages: Map<string, OutageLog>;
+  /** When the sinks last finished a cycle's push (Date.now()), whatever its outcome. */
+  lastPushAt?: number;
 
   constructor(private readonly o: PipelineOptions) {
     this.sourceOutages = new Map(o.sources.map((s) => [s.name, new OutageLog(o.logger, `source ${s.name}`, 'warn')]));
@@ -103,11 +141,18 @@ export class Pipeline {
     return this.o.sinks;
   }
 
-  async cycle(now = new Date()): Promise<CycleResult> {
+  /**
+   * One cycle. `stop` aborting cuts the collection short and then nothing is sent (the agent is
+   * stopping); `collectMs` shortens the collection deadline (the final push at exit).
+   */
+  async cycle(now = new Date(), opts: CycleOptions = {}): Promise<CycleResult> {
+    const { stop } = opts;
     const started = performance.now();
-    const { samples, results } = await collectAll(this.o.sources, now, this.o.sourceTimeoutMs, this.sourceOutages);
+    const deadline = Math.min(this.o.sourceTimeoutMs, opts.collectMs ?? Infinity);
+    const { samples, results } = await collectAll(this.o.sources, now, deadline, this.sourceOutages, stop);
     const labelled = applyLabels(samples, this.o.baseLabels);
     const sinks = new Map<string, boolean>();
+    if (stop?.aborted) return { samples: labelled, results, sinks };
     await Promise.all(
       this.o.sinks.map(async (sink) => {
         try {
@@ -122,11 +167,12 @@ export class Pipeline {
         }
       }),
     );
+    this.lastPushAt = Date.now();
     this.o.stats.set(cycleDuration, {}, (performance.now() - started) / 1000);
     return { samples: labelled, results, sinks };
   }
 
-  async close(opts: { deleteGroup: boolean }): Promise<void> {
+  async close(opts: CloseOptions): Promise<void> {
     await Promise.all(this.o.sinks.map((s) => s.close(opts).catch(() => undefined)));
     await Promise.all(this.o.sources.map(async (s) => s.close?.()));
   }

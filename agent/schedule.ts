@@ -30,8 +30,8 @@ export class IntervalPolicy {
 
 export interface SchedulerOptions {
   policy: IntervalPolicy;
-  /** Runs one cycle; resolves to whether the node was busy. Must not reject. */
-  cycle: (now: Date) => Promise<boolean>;
+  /** Runs one cycle; resolves to whether the node was busy. `stop` aborts when the scheduler stops. */
+  cycle: (now: Date, stop: AbortSignal) => Promise<boolean>;
   /** Delay before the first cycle, in ms (the node's phase). */
   phaseMs: number;
   clock?: () => number;
@@ -44,6 +44,8 @@ export class Scheduler {
   /** How far ahead of the clock nextDue was set: more than that means the clock went back. */
   private aheadMs: number;
   private running?: Promise<void>;
+  /** Aborts the cycle in flight when the scheduler stops. */
+  private current?: AbortController;
   private task?: { stop(): unknown; destroy?(): unknown };
   private stopped = false;
 
@@ -78,8 +80,10 @@ export class Scheduler {
     const slot = now - this.nextDue <= 1000 ? this.nextDue : now;
     // A cycle that throws synchronously is a failed cycle, not a crash of the cron callback.
     let cycle: Promise<boolean>;
+    const current = new AbortController();
+    this.current = current;
     try {
-      cycle = this.o.cycle(new Date(now));
+      cycle = this.o.cycle(new Date(now), current.signal);
     } catch (e) {
       cycle = Promise.reject(e);
     }
@@ -99,6 +103,7 @@ export class Scheduler {
       })
       .finally(() => {
         this.running = undefined;
+        if (this.current === current) this.current = undefined;
       });
     return this.running;
   }
@@ -115,11 +120,15 @@ export class Scheduler {
     );
   }
 
-  /** Stops ticking and waits for a cycle in flight. */
+  /**
+   * Stops ticking, aborts a cycle in flight (its collection stops at once and it pushes
+   * nothing; a push already on its way is the sinks' to finish or abort) and waits for it.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.task?.stop();
     this.task?.destroy?.();
+    this.current?.abort();
     await this.running;
   }
 }

@@ -62,7 +62,51 @@ describe('pipeline', () => {
       assert.equal(find(r.samples, 'dbx_agent_source_up', { source: name })?.value, up, name);
     assert.ok(find(r.samples, 'dbx_agent_source_duration_seconds', { source: 'hangs' })!.value >= 0.09);
     assert.equal(sink.batches.length, 1);
-    assert.match(r.results.find((x) => x.source === 'hangs')!.error!, /timed out/);
+    assert.match(r.results.find((x) => x.source === 'hangs')!.error!, /collection deadline of 100 ms/);
+  });
+
+  it('a stop cuts the collection at once and sends nothing; the self source still reports', async () => {
+    const sink = recordingSink();
+    const stats = new AgentStats();
+    let signalled: AbortSignal | undefined;
+    const p = new Pipeline({
+      sources: [
+        { name: 'slow', collect: (_now, signal) => ((signalled = signal), new Promise<never>(() => undefined)) },
+        createSelfSource(stats),
+      ],
+      sinks: [sink],
+      baseLabels: {},
+      stats,
+      logger: log,
+      sourceTimeoutMs: 60_000,
+    });
+    const stop = new AbortController();
+    const cycle = p.cycle(new Date(), { stop: stop.signal });
+    await new Promise((r) => setImmediate(r));
+    stop.abort();
+    const r = await cycle;
+    assert.equal(signalled?.aborted, true, 'the source saw its signal abort');
+    assert.equal(sink.batches.length, 0);
+    assert.deepEqual([...r.sinks], []);
+    assert.match(r.results.find((x) => x.source === 'slow')!.error!, /the agent is stopping/);
+    assert.equal(find(r.samples, 'dbx_agent_source_up', { source: 'self' })?.value, 1);
+    assert.equal(p.lastPushAt, undefined);
+  });
+
+  it('collectMs shortens the deadline of one cycle (the final push at exit), which still sends', async () => {
+    const sink = recordingSink();
+    const p = new Pipeline({
+      sources: [source('good', async () => [g({}, 1)]), source('hangs', () => new Promise<never>(() => undefined))],
+      sinks: [sink],
+      baseLabels: {},
+      stats: new AgentStats(),
+      logger: log,
+      sourceTimeoutMs: 60_000,
+    });
+    const r = await p.cycle(new Date(), { collectMs: 20 });
+    assert.match(r.results.find((x) => x.source === 'hangs')!.error!, /deadline of 20 ms/);
+    assert.equal(sink.batches.length, 1);
+    assert.ok(p.lastPushAt !== undefined);
   });
 
   it('logs a failing source once per outage, not every cycle', async () => {

@@ -218,4 +218,23 @@ describe('schedule', () => {
     assert.deepEqual(starts, [0, 15, 30, 45, 60, 75, 135, 195, 255]);
     assert.deepEqual(intervals, [15, 60]);
   });
+
+  it('stop() aborts the signal of the cycle in flight and waits for it', async () => {
+    let signal: AbortSignal | undefined;
+    const s = new Scheduler({
+      policy: new IntervalPolicy(1000, 1000, 1),
+      phaseMs: 0,
+      clock: () => 0,
+      cycle: (_now, stop) => {
+        signal = stop;
+        return new Promise<boolean>((resolve) => stop.addEventListener('abort', () => resolve(false)));
+      },
+    });
+    const running = s.tick();
+    assert.ok(running && signal && !signal.aborted);
+    await s.stop();
+    assert.equal(signal.aborted, true);
+    assert.equal(s.busy, false);
+    assert.equal(s.tick(), undefined, 'no cycle after stop');
+  });
 });

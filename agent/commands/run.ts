@@ -1,7 +1,8 @@
 /**
- * `run`: the daemon. Collects on schedule and pushes. On SIGTERM/SIGINT: a final push, then
- * the Pushgateway group is deleted (unless --keep-on-exit), and the process exits 0 within 5 s
- * whatever a slow endpoint does.
+ * `run`: the daemon. Collects on schedule and pushes. On SIGTERM, SIGINT or SIGHUP (a closed
+ * terminal of a manual run): the cycle in flight is stopped, a final push is made unless a
+ * cycle pushed moments ago, the Pushgateway group is deleted (unless --keep-on-exit), and the
+ * process exits 0 within 5 s whatever a slow endpoint does. Nothing is pushed after the DELETE.
  */
 import { Command } from 'commander';
 import { createAgent } from '../agent';
@@ -14,11 +15,17 @@ import { withAgentOptions, loadConfig } from './options';
 const intervalSeconds = gauge('dbx_agent_interval_seconds', 'Current collection interval in seconds (fast while busy, slow while idle).');
 
 export const EXIT_DEADLINE_MS = 4500;
+/** How long stopping waits for the cycle in flight, and the final cycle for its push. */
+const FINAL_CYCLE_MS = 1500;
+/** The final cycle's collection is cut at this; its push goes on with what it has. */
+const FINAL_COLLECT_MS = 1000;
+/** A cycle that pushed this recently makes the final push needless. */
+const RECENT_PUSH_MS = 1000;
 
 /** Resolves with the value, or with `fallback` after `ms`. */
 function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
   return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(fallback), ms);
+    const t = setTimeout(() => resolve(fallback), Math.max(0, ms));
     p.then(
       (v) => (clearTimeout(t), resolve(v)),
       () => (clearTimeout(t), resolve(fallback)),
@@ -37,7 +44,7 @@ export function runCommand(): Command {
     const scheduler = new Scheduler({
       policy,
       phaseMs: Math.floor(Math.random() * config.intervalMs),
-      cycle: async (now) => (await agent.cycle(now)).busy,
+      cycle: async (now, stop) => (await agent.cycle(now, { stop })).busy,
       onInterval: (ms) => {
         agent.stats.set(intervalSeconds, {}, ms / 1000);
         log.debug('collection interval', { seconds: ms / 1000 });
@@ -57,26 +64,31 @@ export function runCommand(): Command {
         if (stopping) return;
         stopping = true;
         log.info('stopping', { signal });
+        const started = Date.now();
+        // What the sinks plan their last requests against; the hard exit below is the backstop.
+        const deadline = started + EXIT_DEADLINE_MS - 200;
         const hard = setTimeout(() => {
-          log.warn('exit deadline reached; exiting without waiting further');
+          log.warn('exit deadline reached; exiting without waiting further (a Pushgateway group not deleted by now is left for `dbx-prom-agent gc`)');
           process.exit(0);
         }, EXIT_DEADLINE_MS);
         hard.unref();
-        const started = Date.now();
-        const wasBusy = scheduler.busy;
-        await within(scheduler.stop(), 2000, undefined);
-        // A final push, unless a cycle was just cut short (it pushed moments ago).
-        if (!wasBusy) await within(agent.cycle().then(() => undefined), 1500, undefined);
-        // Closing waits for a push still in flight before the DELETE: give it what is left.
-        const left = EXIT_DEADLINE_MS - 200 - (Date.now() - started);
-        await within(agent.close({ deleteGroup: !config.keepOnExit }), Math.max(left, 500), undefined);
+        // The cycle in flight stops collecting at once; a push of it already on its way is the
+        // sinks' to finish or abort when they close.
+        const settled = await within(scheduler.stop().then(() => true), FINAL_CYCLE_MS, false);
+        // A final push, unless a cycle pushed moments ago or its push still hangs (that push is
+        // the last word, and another would only queue behind it).
+        const pushedAt = agent.pipeline.lastPushAt;
+        if (settled && (pushedAt === undefined || Date.now() - pushedAt > RECENT_PUSH_MS)) {
+          const budget = Math.min(FINAL_COLLECT_MS + FINAL_CYCLE_MS, deadline - Date.now() - 1500);
+          await within(agent.cycle(new Date(), { collectMs: Math.min(FINAL_COLLECT_MS, budget) }).then(() => undefined), budget, undefined);
+        }
+        await within(agent.close({ deleteGroup: !config.keepOnExit, deadline }), deadline - Date.now() + 100, undefined);
         clearTimeout(hard);
         resolve();
       };
       // `on`, not `once`: systemd signals every process of the unit and a wrapper may forward
       // the same SIGTERM; a second signal must not kill the agent before its DELETE.
-      process.on('SIGTERM', () => void stop('SIGTERM'));
-      process.on('SIGINT', () => void stop('SIGINT'));
+      for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
     });
     log.info('stopped');
   });

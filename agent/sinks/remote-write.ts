@@ -178,7 +178,7 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
       gauges();
       if (!result.ok) throw new RemoteWriteError(`remote write failed: ${result.error}`);
     },
-    async close({ deleteGroup }): Promise<void> {
+    async close({ deleteGroup, deadline = Date.now() + 5000 }): Promise<void> {
       if (closed) return;
       closed = true;
       // Like a scrape whose target went away: end this node's series now rather than after
@@ -187,7 +187,8 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
         const at = Math.max(Date.now(), lastTimestampMs + 1);
         enqueue(tracker.endAll(at), at);
       }
-      await sender.flush(800);
+      // What is not sent by then stays queued for the next start.
+      await sender.flush(Math.min(800, Math.max(0, deadline - Date.now() - 200)));
       await sender.stop();
       gauges();
       if (queue.pendingSamples > 0)

@@ -8,7 +8,11 @@ export interface Source {
    * recorded in this cycle (e.g. series dropped by the executor cap).
    */
   readonly last?: boolean;
-  collect(now: Date): Promise<Sample[]>;
+  /**
+   * `signal` aborts when the cycle's collection deadline passes or the agent stops: a source
+   * with requests in flight should abort them (the pipeline stops waiting either way).
+   */
+  collect(now: Date, signal?: AbortSignal): Promise<Sample[]>;
   /** Releases timers, sockets, file handles. */
   close?(): Promise<void> | void;
 }

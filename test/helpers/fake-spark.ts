@@ -17,7 +17,9 @@ export function sharedFixture(name: string): string {
 export type Route =
   | { body: string; status?: number; contentType?: string }
   | { hang: true }
-  | { destroy: true };
+  | { destroy: true }
+  /** Answers 200 and then the body one byte every `trickleMs` (a driver too busy to answer). */
+  | { trickle: string; trickleMs: number };
 
 export interface FakeSpark {
   url: string;
@@ -84,6 +86,20 @@ export async function startFakeSpark(routes: Map<string, Route> = defaultRoutes(
     if ('hang' in r) return; // never answers
     if ('destroy' in r) {
       req.socket.destroy();
+      return;
+    }
+    if ('trickle' in r) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      let i = 0;
+      const t = setInterval(() => {
+        if (i >= r.trickle.length || res.destroyed) {
+          clearInterval(t);
+          res.end();
+          return;
+        }
+        res.write(r.trickle[i++]!);
+      }, r.trickleMs);
+      res.on('close', () => clearInterval(t));
       return;
     }
     res.writeHead(r.status ?? 200, { 'Content-Type': r.contentType ?? 'application/json' }).end(r.body);

@@ -1,0 +1,101 @@
+/**
+ * `run` stopping, through the bundle, a real Pushgateway and a recording proxy in front of it:
+ * whatever is in flight when the signal comes (a slow Spark, a hung PUT), the group is deleted
+ * and nothing is pushed after the DELETE, or the log says the group is left for `gc`.
+ */
+import assert from 'node:assert/strict';
+import { startAgent, type Daemon } from '../helpers/agent';
+import { databricksFixture, databricksRoutes, startFakeSpark, type FakeSpark } from '../helpers/fake-spark';
+import { startPushgatewayProxy, type PushgatewayProxy } from '../helpers/pushgateway-proxy';
+import { pushgatewaySeries, startPushgateway, waitFor, type Server } from '../helpers/servers';
+
+const DRIVER_ENV = { DB_CLUSTER_ID: '0101-120000-stop', DB_IS_DRIVER: 'TRUE', DB_DRIVER_IP: '127.0.0.1' };
+
+describe('commands/run: stopping', function () {
+  this.timeout(60000);
+  let pg: Server;
+  let proxy: PushgatewayProxy;
+  let spark: FakeSpark | undefined;
+  let agent: Daemon | undefined;
+
+  before(async () => (pg = await startPushgateway()));
+  after(async () => pg?.stop());
+  beforeEach(async () => (proxy = await startPushgatewayProxy(pg.url)));
+  afterEach(async () => {
+    await agent?.stop('SIGKILL');
+    agent = undefined;
+    await spark?.close();
+    spark = undefined;
+    await proxy.close();
+  });
+
+  const start = (node: string, extra: string[] = []): Daemon =>
+    startAgent(['run', '--pushgateway-url', proxy.url, '--interval', '1s', '--idle-interval', '1s', '--node-name', node, ...extra], DRIVER_ENV);
+  const groupOf = async (node: string) => (await pushgatewaySeries(pg.url)).filter((s) => s.group.node === node);
+  /** Methods that reached the Pushgateway after the first DELETE. */
+  const afterDelete = (): string[] => {
+    const a = proxy.arrivals();
+    return a.slice(a.indexOf('DELETE') + 1);
+  };
+
+  it('SIGTERM during a slow Spark cycle: the cycle is stopped, the group deleted, no PUT after the DELETE', async () => {
+    spark = await startFakeSpark(databricksRoutes());
+    // The driver answers its applications list one byte a second.
+    spark.route('/api/v1/applications', { trickle: databricksFixture('applications.json'), trickleMs: 1000 });
+    agent = start('slow-spark', ['--spark-url', spark.url, '--sources', 'spark,host,self']);
+    await waitFor(async () => (await groupOf('slow-spark')).length > 0, 20000, 'a first push');
+    // A new cycle has asked Spark and waits on it.
+    const asked = spark.requests.length;
+    await waitFor(async () => spark!.requests.length > asked, 10000, 'a cycle waiting on Spark');
+    const { code } = await agent.stop('SIGTERM');
+    const log = agent.stderr();
+    agent = undefined;
+    assert.equal(code, 0, log);
+    assert.ok(proxy.arrivals().includes('DELETE'), proxy.arrivals().join(' '));
+    assert.deepEqual(afterDelete(), [], `requests after the DELETE: ${proxy.arrivals().join(' ')}`);
+    assert.deepEqual(await groupOf('slow-spark'), []);
+    assert.match(log, /deleted Pushgateway group/);
+  });
+
+  it('SIGTERM while a PUT hangs: the PUT is aborted, the DELETE still goes out, and both are said', async () => {
+    agent = start('hung-put', ['--sources', 'self']);
+    await waitFor(async () => (await groupOf('hung-put')).length > 0, 20000, 'a first push');
+    proxy.hang.add('PUT');
+    const puts = proxy.arrivals().filter((m) => m === 'PUT').length;
+    await waitFor(async () => proxy.arrivals().filter((m) => m === 'PUT').length > puts, 10000, 'a hung PUT');
+    const { code } = await agent.stop('SIGTERM');
+    const log = agent.stderr();
+    agent = undefined;
+    assert.equal(code, 0, log);
+    assert.deepEqual(afterDelete(), [], proxy.arrivals().join(' '));
+    assert.ok(proxy.arrivals().includes('DELETE'), `no DELETE: ${proxy.arrivals().join(' ')}\n${log}`);
+    assert.deepEqual(await groupOf('hung-put'), []);
+    assert.match(log, /a push to the Pushgateway still hangs at exit: aborted/);
+    assert.match(log, /deleted Pushgateway group/);
+  });
+
+  it('SIGTERM with the Pushgateway hung altogether: exits 0 and says the group is left for gc', async () => {
+    agent = start('hung-all', ['--sources', 'self']);
+    await waitFor(async () => (await groupOf('hung-all')).length > 0, 20000, 'a first push');
+    proxy.hang.add('PUT');
+    proxy.hang.add('DELETE');
+    const puts = proxy.arrivals().filter((m) => m === 'PUT').length;
+    await waitFor(async () => proxy.arrivals().filter((m) => m === 'PUT').length > puts, 10000, 'a hung PUT');
+    const { code } = await agent.stop('SIGTERM');
+    const log = agent.stderr();
+    agent = undefined;
+    assert.equal(code, 0, log);
+    assert.match(log, /could not delete the Pushgateway group before exit: it is left for `dbx-prom-agent gc`/);
+  });
+
+  it('SIGHUP (a closed terminal) stops like SIGTERM: group deleted, exit 0', async () => {
+    agent = start('hup-node', ['--sources', 'self']);
+    await waitFor(async () => (await groupOf('hup-node')).length > 0, 20000, 'a first push');
+    const { code } = await agent.stop('SIGHUP');
+    const log = agent.stderr();
+    agent = undefined;
+    assert.equal(code, 0, log);
+    assert.match(log, /"msg":"stopping","signal":"SIGHUP"/);
+    assert.deepEqual(await groupOf('hup-node'), []);
+  });
+});
