@@ -191,8 +191,11 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
       await sender.flush(Math.min(800, Math.max(0, deadline - Date.now() - 200)));
       await sender.stop();
       gauges();
-      if (queue.pendingSamples > 0)
-        o.logger.info('remote write: unsent samples stay queued for the next start', { samples: queue.pendingSamples, dir: queue.dir });
+      const inMemory = queue.memoryOnlySamples;
+      if (queue.pendingSamples > inMemory)
+        o.logger.info('remote write: unsent samples stay queued for the next start', { samples: queue.pendingSamples - inMemory, dir: queue.dir });
+      // The disk refused these: they were only in memory, and go with the process.
+      if (inMemory > 0) o.logger.warn('remote write: unsent samples the disk refused are lost at exit', { samples: inMemory, dir: queue.dir });
       // Nothing left: leave no files behind (the next start creates the queue again).
       queue.close({ removeIfEmpty: true });
     },

@@ -32,6 +32,12 @@ describe('commands/run: stopping', function () {
   const start = (node: string, extra: string[] = []): Daemon =>
     startAgent(['run', '--pushgateway-url', proxy.url, '--interval', '1s', '--idle-interval', '1s', '--node-name', node, ...extra], DRIVER_ENV);
   const groupOf = async (node: string) => (await pushgatewaySeries(pg.url)).filter((s) => s.group.node === node);
+  /** From now on the Pushgateway holds PUTs without an answer; resolves once one hangs. */
+  const hangPuts = async (): Promise<void> => {
+    proxy.hang.add('PUT');
+    const puts = proxy.arrivals().filter((m) => m === 'PUT').length;
+    await waitFor(async () => proxy.arrivals().filter((m) => m === 'PUT').length > puts, 10000, 'a hung PUT');
+  };
   /** Methods that reached the Pushgateway after the first DELETE. */
   const afterDelete = (): string[] => {
     const a = proxy.arrivals();
@@ -60,9 +66,7 @@ describe('commands/run: stopping', function () {
   it('SIGTERM while a PUT hangs: the PUT is aborted, the DELETE still goes out, and both are said', async () => {
     agent = start('hung-put', ['--sources', 'self']);
     await waitFor(async () => (await groupOf('hung-put')).length > 0, 20000, 'a first push');
-    proxy.hang.add('PUT');
-    const puts = proxy.arrivals().filter((m) => m === 'PUT').length;
-    await waitFor(async () => proxy.arrivals().filter((m) => m === 'PUT').length > puts, 10000, 'a hung PUT');
+    await hangPuts();
     const { code } = await agent.stop('SIGTERM');
     const log = agent.stderr();
     agent = undefined;
@@ -77,10 +81,8 @@ describe('commands/run: stopping', function () {
   it('SIGTERM with the Pushgateway hung altogether: exits 0 and says the group is left for gc', async () => {
     agent = start('hung-all', ['--sources', 'self']);
     await waitFor(async () => (await groupOf('hung-all')).length > 0, 20000, 'a first push');
-    proxy.hang.add('PUT');
     proxy.hang.add('DELETE');
-    const puts = proxy.arrivals().filter((m) => m === 'PUT').length;
-    await waitFor(async () => proxy.arrivals().filter((m) => m === 'PUT').length > puts, 10000, 'a hung PUT');
+    await hangPuts();
     const { code } = await agent.stop('SIGTERM');
     const log = agent.stderr();
     agent = undefined;

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import axios from 'axios';
 import { captureLogs, log } from '../../agent/log';
-import { samplesTotal, pendingSamples, oldestPending, requestDuration } from '../../agent/remote-write/metrics';
+import { diskErrors, samplesTotal, pendingSamples, oldestPending, requestDuration } from '../../agent/remote-write/metrics';
 import { backoffMs } from '../../agent/remote-write/retry';
 import { decodeWriteRequest, type DecodedSeries } from '../../agent/remote-write/protobuf';
 import { snappyUncompress } from '../../agent/remote-write/snappy';
@@ -206,6 +206,31 @@ describe('sinks/remote-write', function () {
       const gaps = rx.received.slice(1).map((r, i) => r.at - rx.received[i]!.at);
       gaps.forEach((g, i) => assert.ok(g >= backoffMs(i + 1, () => 0) - 1, `retry ${i + 1} after ${g} ms: ${gaps.join(', ')}`));
     } finally {
+      await rx.close();
+    }
+  });
+
+  it('a disk that refuses the queue: the cycle goes from memory, counted and said once; unsent ones are said lost at exit', async () => {
+    const rx = await startReceiver(() => ({ status: 503 }));
+    const sink = open(rx.url);
+    const original = fs.writeSync;
+    (fs as { writeSync: unknown }).writeSync = (fd: number, buf: Buffer, ...rest: unknown[]) => {
+      // Segment headers (8 bytes) go through; every record is refused.
+      if (Buffer.isBuffer(buf) && buf.length > 8) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      return (original as (...a: unknown[]) => number)(fd, buf, ...rest);
+    };
+    try {
+      await assert.rejects(sink.send({ samples: [value({}, 1)], timestampMs: T + 1000 }), /HTTP 503/);
+      await assert.rejects(sink.send({ samples: [value({}, 2)], timestampMs: T + 2000 }), /HTTP 503/);
+      assert.equal(stats.get(diskErrors), 2);
+      assert.equal(count({ result: 'dropped', reason: 'disk_error' }), 0);
+      const said = logs.filter((l) => l.includes('remote-write queue disk'));
+      assert.equal(said.length, 1, said.join('\n'));
+      assert.match(said[0]!, /"level":"warn".*ENOSPC/);
+      await sink.close({ deleteGroup: false, deadline: Date.now() + 500 });
+      assert.ok(logs.some((l) => /unsent samples the disk refused are lost at exit.*"samples":2/.test(l)), logs.join('\n'));
+    } finally {
+      (fs as { writeSync: unknown }).writeSync = original;
       await rx.close();
     }
   });
