@@ -1,7 +1,7 @@
 /** Assembles the pipeline for one node: context, sources, labels, sinks, self metrics. */
 import type { Config } from './config';
 import { readContext, type DatabricksContext } from './databricks/context';
-import { nodeLabels } from './labels';
+import { SERIES_LABELS, nodeLabels } from './labels';
 import type { Logger } from './log';
 import type { CloseOptions } from './sinks/sink';
 import { Pipeline, type CycleOptions, type CycleResult } from './pipeline';
@@ -37,6 +37,11 @@ export function createAgent(config: Config, logger: Logger, opts: { dryRun: bool
       role: context.role,
     });
   else logger.info('Databricks context', { cluster_id: context.clusterId, node: context.node, role: context.role });
+  // Not refused (an upgrade must not stop a fleet's agents over a label that mostly worked),
+  // but never silent: on the series that carry the label, their own value wins.
+  for (const name of Object.keys(config.labels))
+    if (SERIES_LABELS.has(name))
+      logger.warn(`--labels ${name}=… is also a label of the agent's own series (${SERIES_LABELS.get(name)}): there their own value wins; choose another name to have it everywhere`);
   const stats = new AgentStats();
   const env = { config, context, logger, stats };
   const sources = createSources(env);

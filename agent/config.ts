@@ -9,7 +9,7 @@ import os from 'node:os';
 import { formatDuration, parseDuration, parseBytes } from './duration';
 import { LOG_LEVELS, LogLevel, registerSecret } from './log';
 import { parseEnvFile } from './env-file';
-import { RESERVED_LABELS, SERIES_LABELS, isValidLabelName } from './labels';
+import { RESERVED_LABELS, isValidLabelName } from './labels';
 
 export class ConfigError extends Error {
   constructor(readonly setting: string, message: string) {
@@ -323,9 +323,6 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
     if (!isValidLabelName(name)) throw new ConfigError(label('labels'), `"${name}" is not a valid label name`);
     if (RESERVED_LABELS.has(name))
       throw new ConfigError(label('labels'), `"${name}" is set by the agent and cannot be overridden`);
-    // The series that carry this label would silently keep their own value.
-    if (SERIES_LABELS.has(name))
-      throw new ConfigError(label('labels'), `"${name}" is a label of the agent's own series (${SERIES_LABELS.get(name)}): choose another name`);
     // `team=` (an unset template variable): Prometheus treats an empty label as absent, so it is left out.
     if (value !== '') labels[name] = value;
   }

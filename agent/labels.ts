@@ -13,8 +13,8 @@ export const RESERVED_LABELS = new Set([
 
 /**
  * Labels some of the agent's own series carry, and where: a `--labels` key of the same name
- * would silently lose to the series' own value there, so config refuses it. A test collects
- * every label name the agent emits and checks it is here or reserved.
+ * loses to the series' own value there, which the agent says at start. A test collects every
+ * label name the agent emits and checks it is here or reserved.
  */
 export const SERIES_LABELS: ReadonlyMap<string, string> = new Map([
   ['cpu', 'node_cpu_*'],

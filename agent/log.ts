@@ -33,19 +33,28 @@ export function replaceSecret(old: string | undefined, value: string | undefined
 const R = '[REDACTED]';
 
 /**
+ * "invalid DBX_PROM_OAUTH2_CLIENT_SECRET: needs --oauth2-token-url" names one of our settings
+ * in prose (the name, a colon and a space): it carries no value. The same name with `=` or in
+ * JSON (`DBX_PROM_BASIC_AUTH_PASSWORD=…`, `{"DBX_PROM_…_SECRET":"…"}`) still does.
+ */
+function fieldReplacer(match: string, prefix: string, offset: number, whole: string): string {
+  const before = whole.slice(Math.max(0, offset - 64), offset);
+  if (/DBX_PROM_[A-Z0-9_]*$/i.test(before) && /^[a-z0-9_]+:\s/i.test(prefix)) return match;
+  return `${prefix}${R}`;
+}
+
+/**
  * Patterns redacted even when the value was never registered: URL user-info
  * (`https://user:pass@host`), Authorization header values, and JSON/form/query fields whose
  * name says secret (RFC 6749 `access_token`, `client_secret`, `password`...).
  */
-const PATTERNS: [RegExp, string][] = [
+const PATTERNS: [RegExp, string | ((match: string, prefix: string, offset: number, whole: string) => string)][] = [
   [/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@"'<>]+(?::[^/\s@"'<>]*)?@/gi, `$1${R}@`],
   // A credential has a digit or symbol in it: "Basic auth" in prose stays readable.
   [/\b(Bearer|Basic)(\s+)(?=[A-Za-z]*[0-9\-._~+/=])[A-Za-z0-9\-._~+/]{4,}=*/g, `$1$2${R}`],
-  // Not inside one of our own setting names: "invalid DBX_PROM_OAUTH2_CLIENT_SECRET: needs ..."
-  // names a setting, it does not carry a value.
   [
-    /(?<!DBX_PROM_[A-Z0-9_]*)((?:authorization|access_token|refresh_token|id_token|client_secret|password|api_key)\\?["']?\s*[:=]\s*\\?["']?)(?!\[REDACTED\])(?:(?:Bearer|Basic)\s+)?[^"'\\\s,;&}]{4,}/gi,
-    `$1${R}`,
+    /((?:authorization|access_token|refresh_token|id_token|client_secret|password|api_key)\\?["']?\s*[:=]\s*\\?["']?)(?!\[REDACTED\])(?:(?:Bearer|Basic)\s+)?[^"'\\\s,;&}]{4,}/gi,
+    fieldReplacer,
   ],
 ];
 
@@ -56,7 +65,7 @@ export function redact(text: string): string {
   for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
     if (out.includes(s)) out = out.split(s).join(R);
   }
-  for (const [re, to] of PATTERNS) out = out.replace(re, to);
+  for (const [re, to] of PATTERNS) out = typeof to === 'string' ? out.replace(re, to) : out.replace(re, to);
   return out;
 }
 

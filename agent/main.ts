@@ -22,16 +22,21 @@ for (const stream of [process.stdout, process.stderr])
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
 
-runCli(process.argv).then(
-  (code) => {
-    // Exit now rather than when the event loop drains: no command lingers on keep-alive
-    // sockets, and a natural exit restores the default signal handlers before the process is
-    // gone, so a second SIGTERM then (systemd signals the whole unit) would end it "killed by
-    // signal" instead of 0. stdout and stderr are synchronous on Linux: nothing written is lost.
-    process.exit(code);
-  },
-  (e: unknown) => {
-    log.error('fatal error', { error: e instanceof Error ? e.stack ?? e.message : String(e) });
-    process.exit(1);
-  },
-);
+/**
+ * Exits once stdout and stderr have handed everything to the kernel. A pipe is written
+ * asynchronously, so exiting at once would cut `once --dry-run | grep` after 64 KiB; waiting
+ * for the loop to drain instead would let a keep-alive socket linger, and a natural exit
+ * restores the default signal handlers before the process is gone, so a second SIGTERM then
+ * (systemd signals the whole unit) would end it "killed by signal" instead of 0.
+ */
+function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  // A reader that stopped reading must not hold the process forever.
+  setTimeout(() => process.exit(code), 2000).unref();
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+runCli(process.argv).then(exitAfterFlush, (e: unknown) => {
+  log.error('fatal error', { error: e instanceof Error ? e.stack ?? e.message : String(e) });
+  exitAfterFlush(1);
+});

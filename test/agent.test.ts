@@ -35,4 +35,17 @@ describe('agent', () => {
       await spark.close();
     }
   });
+
+  it('says at start when a --labels key is also a label of its own series, and which wins', async function () {
+    this.timeout(30000);
+    const r = await runAgent(['once', '--dry-run', '--sources', 'host,self', '--labels', 'device=rack-7,team=data'], {});
+    assert.equal(r.code, 0, r.stderr);
+    const warn = r.stderr.split('\n').filter((l) => l.includes('"level":"warn"'));
+    assert.equal(warn.length, 1, r.stderr);
+    assert.match(warn[0]!, /--labels device=… is also a label of the agent's own series \(node_disk_\*.*\): there their own value wins/);
+    const s = parsePrometheusText(r.stdout).samples;
+    assert.equal(s.find((x) => x.name === 'node_load1')?.labels.device, 'rack-7');
+    assert.ok(s.filter((x) => x.name === 'node_disk_read_bytes_total').every((x) => x.labels.device !== 'rack-7'));
+    assert.ok(s.every((x) => x.labels.team === 'data'));
+  });
 });

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parsePrometheusText } from '../agent/spark/prometheus';
 import { runAgent, runProcess } from './helpers/agent';
+import { DATABRICKS_APP_ID, databricksFixture, databricksRoutes, startFakeSpark } from './helpers/fake-spark';
 import { SEA_X64, requireSea } from './helpers/init-sandbox';
 import { tempDir } from './helpers/servers';
 
@@ -47,4 +49,24 @@ describe('cli', function () {
       });
     });
   }
+
+  it('prints all of a large --dry-run through a pipe (more than the 64 KiB a pipe holds)', async () => {
+    const routes = databricksRoutes();
+    const one = (JSON.parse(databricksFixture('allexecutors.json')) as Record<string, unknown>[])[1]!;
+    const many = Array.from({ length: 400 }, (_, i) => ({ ...one, id: String(i) }));
+    routes.set(`/api/v1/applications/${DATABRICKS_APP_ID}/allexecutors`, { body: JSON.stringify(many) });
+    const spark = await startFakeSpark(routes);
+    try {
+      const r = await runAgent(['once', '--dry-run', '--spark-url', spark.url, '--max-executor-series', '100000'], { DB_IS_DRIVER: 'TRUE', DB_CLUSTER_ID: 'c-1' });
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stdout.length > 256 * 1024, `${r.stdout.length} bytes`);
+      const s = parsePrometheusText(r.stdout).samples;
+      assert.equal(s.filter((x) => x.name === 'spark_executor_active_tasks').length, 400);
+      // The agent's own series come last: the whole text arrived.
+      assert.ok(s.some((x) => x.name === 'dbx_agent_build_info'));
+      assert.ok(r.stdout.endsWith('\n'));
+    } finally {
+      await spark.close();
+    }
+  });
 });

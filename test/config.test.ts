@@ -83,9 +83,7 @@ describe('config', () => {
     assert.equal(buildConfig({ remoteWriteUrl: 'http://127.0.0.1:8428/api/v1/write?extra_label=a=b' }, {}).remoteWriteUrl, 'http://127.0.0.1:8428/api/v1/write?extra_label=a=b');
   });
 
-  it('refuses a --labels key that some series of the agent carry, and leaves out an empty value', () => {
-    assert.match(configError(() => buildConfig({ labels: 'device=x' }, {})).message, /"device" is a label of the agent's own series/);
-    assert.match(configError(() => buildConfig({ labels: 'team=a,mode=b' }, {})).message, /"mode"/);
+  it('leaves out a --labels key with an empty value', () => {
     assert.deepEqual(buildConfig({ labels: 'team=,env=prod' }, {}).labels, { env: 'prod' });
   });
 

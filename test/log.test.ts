@@ -43,8 +43,12 @@ describe('log redaction', () => {
     const text = 'invalid DBX_PROM_OAUTH2_CLIENT_SECRET: needs --oauth2-token-url (DBX_PROM_OAUTH2_TOKEN_URL)';
     assert.equal(redact(text), text);
     assert.equal(redact('invalid DBX_PROM_BASIC_AUTH_PASSWORD: is required'), 'invalid DBX_PROM_BASIC_AUTH_PASSWORD: is required');
-    // The same field name outside a setting name is still a credential field.
+    // The same field name outside a setting name is still a credential field, and a setting
+    // name given a value (`=`, JSON) still carries one.
     assert.equal(redact('client_secret: hunter22'), 'client_secret: [REDACTED]');
+    assert.equal(redact('DBX_PROM_BASIC_AUTH_PASSWORD=hunter2secret'), 'DBX_PROM_BASIC_AUTH_PASSWORD=[REDACTED]');
+    assert.equal(redact('{"DBX_PROM_OAUTH2_CLIENT_SECRET":"abcd1234xyz"}'), '{"DBX_PROM_OAUTH2_CLIENT_SECRET":"[REDACTED]"}');
+    assert.equal(redact('dbx_prom_basic_auth_password=zzzz9999'), 'dbx_prom_basic_auth_password=[REDACTED]');
   });
 
   it('leaves prose about auth readable', () => {

@@ -82,12 +82,16 @@ export function runCommand(): Command {
           const budget = Math.min(FINAL_COLLECT_MS + FINAL_CYCLE_MS, deadline - Date.now() - 1500);
           await within(agent.cycle(new Date(), { collectMs: Math.min(FINAL_COLLECT_MS, budget) }).then(() => undefined), budget, undefined);
         }
-        await within(agent.close({ deleteGroup: !config.keepOnExit, deadline }), deadline - Date.now() + 100, undefined);
+        // A sink late for its deadline still gets a moment for its DELETE (and for saying
+        // whether it was done); the hard exit above bounds it all.
+        await within(agent.close({ deleteGroup: !config.keepOnExit, deadline }), Math.max(deadline - Date.now(), 500) + 100, undefined);
         clearTimeout(hard);
         resolve();
       };
       // `on`, not `once`: systemd signals every process of the unit and a wrapper may forward
-      // the same SIGTERM; a second signal must not kill the agent before its DELETE.
+      // the same SIGTERM; a second signal must not kill the agent before its DELETE. SIGHUP (a
+      // closed terminal) too: Node.js resets a SIGHUP ignored by `nohup` to its default at
+      // start, so without this a hang-up killed the agent (129) with its group left behind.
       for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
     });
     log.info('stopped');

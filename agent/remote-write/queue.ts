@@ -80,6 +80,8 @@ export interface QueuedRecord {
   done: boolean;
   /** Set when the record left the queue unsent. */
   dropped?: DropReason | 'rejected';
+  /** Set by the sender while a request carries it: it is not dropped for memory meanwhile. */
+  sending?: boolean;
 }
 
 interface Segment {
@@ -157,17 +159,26 @@ function recordAt(buf: Buffer, pos: number): ScannedRecord | undefined {
   return { offset: pos, size: RECORD_HEADER + len, timestampMs: payload.readDoubleLE(0), samples: payload.readUInt32LE(8) };
 }
 
+/** First byte of every WriteRequest the agent queues: field 1 (timeseries), length-delimited. */
+const WRITE_REQUEST_TAG = 0x0a;
+
 /**
- * The next position after `from` where a good record starts, or undefined. Cheap tests first
- * (a plausible length, a batch time between 2001 and 2286, samples > 0), so the CRC runs on a
- * few candidates only, not on every byte of a damaged stretch.
+ * The next position after `from` where a good record starts, or undefined. Cheap tests first:
+ * the batch time's top byte (0x42 for every time in ms between 2001 and 2286) and the
+ * WriteRequest's first byte each rule out all but 1 in 256 positions, then a plausible length
+ * and sample count; the CRC runs on the few left. `budget` bounds the bytes checksummed in a
+ * whole segment, so crafted damage cannot make the start (which scans before the agent runs)
+ * slow: past it, the rest is taken as a torn tail.
  */
-function nextRecord(buf: Buffer, from: number): ScannedRecord | undefined {
-  for (let p = from; p + RECORD_HEADER + META <= buf.length; p++) {
+function nextRecord(buf: Buffer, from: number, budget: { bytes: number }): ScannedRecord | undefined {
+  for (let p = from; p + RECORD_HEADER + META + 1 <= buf.length; p++) {
+    if (buf[p + RECORD_HEADER + 7] !== 0x42 || buf[p + RECORD_HEADER + META] !== WRITE_REQUEST_TAG) continue;
     const len = buf.readUInt32LE(p);
     if (len < META || p + RECORD_HEADER + len > buf.length) continue;
     const t = buf.readDoubleLE(p + RECORD_HEADER);
     if (!(t >= 1e12 && t < 1e13) || buf.readUInt32LE(p + RECORD_HEADER + 8) === 0) continue;
+    budget.bytes -= len;
+    if (budget.bytes < 0) return undefined;
     const r = recordAt(buf, p);
     if (r) return r;
   }
@@ -185,11 +196,12 @@ export function scanSegment(buf: Buffer): ScannedSegment {
     return { records: [], goodBytes: 0, badMagic: true, skipped: [] };
   const records: ScannedRecord[] = [];
   const skipped: SkippedBytes[] = [];
+  const budget = { bytes: 4 * buf.length };
   let pos = MAGIC.length;
   while (pos < buf.length) {
     let r = recordAt(buf, pos);
     if (!r) {
-      r = nextRecord(buf, pos + 1);
+      r = nextRecord(buf, pos + 1, budget);
       if (!r) break;
       skipped.push({ offset: pos, bytes: r.offset - pos });
     }
@@ -473,11 +485,14 @@ export class DiskQueue {
     const before = this.bytes;
     this.compact();
     const seg = this.active;
-    const unsentHere = this.pending.some((r) => !r.done && r.segment === seg.seq);
-    if (!unsentHere && seg.size > MAGIC.length && seg.fd !== undefined) {
+    // Nothing unsent on disk (compact left the active segment alone): its records may go.
+    if (this.firstOnDisk() === undefined && seg.size > MAGIC.length && seg.fd !== undefined) {
+      // The saved position must never point past the cut: records written after it would read
+      // as sent on the next start. Save it first; if even that cannot be written, remove it
+      // (an unlink needs no space, and no cursor means "send all", which is nothing here).
+      if (!this.saveCursor({ segment: seg.seq, offset: MAGIC.length })) rmSync(this.cursorFile, { force: true });
       ftruncateSync(seg.fd, MAGIC.length);
       seg.size = MAGIC.length;
-      this.writeCursor();
     }
     return this.bytes < before;
   }
@@ -492,7 +507,7 @@ export class DiskQueue {
     const cap = this.o.memoryOnlyBytes ?? MEMORY_ONLY_BYTES;
     for (const old of this.pending) {
       if (this.memoryOnly <= cap) break;
-      if (old.segment !== IN_MEMORY || old.done) continue;
+      if (old.segment !== IN_MEMORY || old.done || old.sending) continue;
       this.finish(old);
       old.dropped = 'disk_error';
       dropped += old.samples;
@@ -668,17 +683,24 @@ export class DiskQueue {
     if (this.closed) return;
     // Records kept in memory are not on disk to resume from: a restart loses them.
     const first = this.firstOnDisk();
-    const cursor = first ? { segment: first.segment, offset: first.offset } : { segment: this.active.seq, offset: this.active.size };
+    this.saveCursor(first ? { segment: first.segment, offset: first.offset } : { segment: this.active.seq, offset: this.active.size });
+  }
+
+  /** Writes the cursor file (write + rename); false when the disk refused it. */
+  private saveCursor(cursor: Cursor): boolean {
     const tmp = this.cursorFile + '.tmp';
     try {
       writeFileSync(tmp, JSON.stringify(cursor));
       renameSync(tmp, this.cursorFile);
       this.cursorFailing = false;
+      return true;
     } catch (e) {
       // Disk full or gone: sending goes on; a restart would resend from the last saved cursor.
       if (!this.cursorFailing)
         this.o.logger.warn('remote-write queue: cannot save the send position', { error: e instanceof Error ? e.message : String(e) });
       this.cursorFailing = true;
+      rmSync(tmp, { force: true });
+      return false;
     }
   }
 

@@ -210,7 +210,13 @@ export class Sender {
       return;
     }
     const samples = batch.reduce((n, r) => n + r.samples, 0);
-    const result = await this.post(Buffer.concat(parts));
+    for (const r of batch) r.sending = true;
+    let result: Attempt;
+    try {
+      result = await this.post(Buffer.concat(parts));
+    } finally {
+      for (const r of batch) r.sending = false;
+    }
     if (this.stopped && result.verdict !== 'ok') return;
     // A retry resends the same record: only a settled one uses up a record-by-record slot.
     if (this.solo > 0 && result.verdict !== 'retry') this.solo--;

@@ -4,9 +4,12 @@
  * one labelled with `spark_app_id`, per-executor ones with `executor_id`. Labels stay bounded:
  * statuses, executor ids, Databricks job/run ids — never Spark job ids, stage ids or names.
  * A field Spark did not send (or sent as null) is left out rather than reported as 0. A field of
- * the wrong type (`"5"`, `"NaN"`, `true`) or a negative count is a malformed payload: the
- * endpoint fails, naming the field, instead of reading as a silent 0 (a busy driver would look
- * idle and the agent would slow to its idle interval).
+ * the wrong type (`"5"`, `"NaN"`, `true`) is a malformed payload: the endpoint fails, naming the
+ * field, instead of reading as a silent 0 (a busy driver would look idle and the agent would
+ * slow to its idle interval). A negative count is left out and counted in
+ * dbx_agent_spark_values_left_out: Spark's own task counters go below zero when its status
+ * listener drops events (AppStatusListener decrements activeTasks without a floor), and one such
+ * executor must not take the whole endpoint down with it.
  */
 import { counter, gauge, type Labels, type Sample } from '../sample';
 import { jobRunOf } from './job-group';
@@ -29,16 +32,37 @@ function asArray(json: unknown, what: string): unknown[] {
 
 export class MalformedPayloadError extends Error {
   constructor(readonly field: string, value: unknown) {
-    super(`malformed payload: ${field} is ${JSON.stringify(value)?.slice(0, 40) ?? String(value)}, not a number >= 0`);
+    super(`malformed payload: ${field} is ${JSON.stringify(value)?.slice(0, 40) ?? String(value)}, not a number`);
     this.name = 'MalformedPayloadError';
   }
 }
 
-/** A non-negative number Spark sent, undefined when it sent none; anything else throws. */
-function count(v: unknown, field: string): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
-  throw new MalformedPayloadError(field, v);
+export const valuesLeftOut = gauge(
+  'dbx_agent_spark_values_left_out',
+  'Values left out of the last read of a Spark endpoint because Spark sent a negative count (its task counters drop below zero when its listener loses events).',
+);
+
+/**
+ * Reads counts: a non-negative number as it is, undefined when Spark sent none or a negative
+ * one (counted in `leftOut`); anything that is not a number throws.
+ */
+function countReader(): { count(v: unknown, field: string): number | undefined; readonly leftOut: number } {
+  // By field name: a value read twice (for a total and for its own series) is one value.
+  const negative = new Set<string>();
+  return {
+    get leftOut() {
+      return negative.size;
+    },
+    count(v: unknown, field: string): number | undefined {
+      if (v === undefined || v === null) return undefined;
+      if (typeof v === 'number' && Number.isFinite(v)) {
+        if (v >= 0) return v;
+        negative.add(field);
+        return undefined;
+      }
+      throw new MalformedPayloadError(field, v);
+    },
+  };
 }
 
 /**
@@ -110,6 +134,7 @@ export function parseExecutors(json: unknown, appId: string): Sample[] {
   let running = 0;
   let failed = 0;
   let completed = 0;
+  const counts = countReader();
   const entries = asArray(json, 'executors')
     .map(asObject)
     .filter((e): e is Record<string, unknown> => e !== undefined && typeof e.id === 'string');
@@ -120,7 +145,7 @@ export function parseExecutors(json: unknown, appId: string): Sample[] {
     const isDriver = id === DRIVER_ID;
     const isActive = e.isActive !== false;
     const field = (name: string): string => `executor ${id} ${name}`;
-    const n = (v: unknown, name: string): number | undefined => count(v, field(name));
+    const n = (v: unknown, name: string): number | undefined => counts.count(v, field(name));
     failed += n(e.failedTasks, 'failedTasks') ?? 0;
     completed += n(e.completedTasks, 'completedTasks') ?? 0;
     if (!isDriver) {
@@ -177,6 +202,7 @@ export function parseExecutors(json: unknown, appId: string): Sample[] {
     failedTasks(app, failed),
     completedTasks(app, completed),
   );
+  out.push(valuesLeftOut({ ...app, endpoint: 'executors' }, counts.leftOut));
   return out;
 }
 
@@ -198,7 +224,8 @@ const JOB_STATUSES = ['running', 'succeeded', 'failed', 'unknown'] as const;
 /** `/api/v1/applications/<app>/jobs`: counts by status and the running Databricks job runs. */
 export function parseJobs(json: unknown, appId: string): Sample[] {
   const app: Labels = { spark_app_id: appId };
-  const counts = new Map<string, number>(JOB_STATUSES.map((s) => [s, 0]));
+  const byStatus = new Map<string, number>(JOB_STATUSES.map((s) => [s, 0]));
+  const counts = countReader();
   let runningTasks = 0;
   const runs = new Map<string, { jobId: string; runId: string; jobs: number; active: number; failed: number }>();
   for (const item of asArray(json, 'jobs')) {
@@ -206,11 +233,11 @@ export function parseJobs(json: unknown, appId: string): Sample[] {
     if (!job) continue;
     const raw = typeof job.status === 'string' ? job.status.toLowerCase() : 'unknown';
     const status = (JOB_STATUSES as readonly string[]).includes(raw) ? raw : 'unknown';
-    counts.set(status, counts.get(status)! + 1);
+    byStatus.set(status, byStatus.get(status)! + 1);
     if (status !== 'running') continue;
     const jobField = (name: string): string => `job ${typeof job.jobId === 'number' ? job.jobId : '?'} ${name}`;
-    const activeHere = count(job.numActiveTasks, jobField('numActiveTasks')) ?? 0;
-    const failedHere = count(job.numFailedTasks, jobField('numFailedTasks')) ?? 0;
+    const activeHere = counts.count(job.numActiveTasks, jobField('numActiveTasks')) ?? 0;
+    const failedHere = counts.count(job.numFailedTasks, jobField('numFailedTasks')) ?? 0;
     runningTasks += activeHere;
     const run = jobRunOf(job);
     if (!run) continue;
@@ -221,12 +248,13 @@ export function parseJobs(json: unknown, appId: string): Sample[] {
     r.failed += failedHere;
     runs.set(k, r);
   }
-  const out: Sample[] = [...counts].map(([status, n]) => jobs({ ...app, status }, n));
+  const out: Sample[] = [...byStatus].map(([status, n]) => jobs({ ...app, status }, n));
   out.push(jobActiveTasks(app, runningTasks));
   for (const r of runs.values()) {
     const l = { ...app, job_id: r.jobId, run_id: r.runId };
     out.push(dbxJobRunningSparkJobs(l, r.jobs), dbxJobActiveTasks(l, r.active), dbxJobFailedTasks(l, r.failed));
   }
+  out.push(valuesLeftOut({ ...app, endpoint: 'jobs' }, counts.leftOut));
   return out;
 }
 

@@ -10,6 +10,13 @@ function payload(i: number, size = 100): Buffer {
   return Buffer.alloc(size, i & 0xff);
 }
 
+/** A payload that starts as every queued WriteRequest does (field 1, length-delimited); byte 1 says which. */
+function request(i: number, size = 100): Buffer {
+  const b = payload(i, size);
+  b[0] = 0x0a;
+  return b;
+}
+
 describe('remote-write/queue', () => {
   let dir: string;
   let drops: [DropReason, number][];
@@ -119,6 +126,31 @@ describe('remote-write/queue', () => {
     q2.close();
   });
 
+  it('a cut-back segment never leaves a saved position past the cut, even when the cursor cannot be written', () => {
+    const q = open({ segmentBytes: 1 << 30 });
+    const now = Date.now();
+    for (let i = 0; i < 5; i++) q.append(now + i, 1, payload(i, 1000));
+    q.ack(q.peek(Infinity));
+    const seg = path.join(dir, readdirSync(dir).find((f) => f.endsWith('.seg'))!);
+    // Full: the segment cannot grow, and no new file (the cursor's temp file) can be made.
+    const restore = diskFull(() => fs.statSync(seg).size > 2000);
+    const originalWriteFile = fs.writeFileSync;
+    (fs as { writeFileSync: unknown }).writeFileSync = (f: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
+      if (String(f).endsWith('cursor.tmp')) throw Object.assign(new Error('ENOSPC: no space left on device, open'), { code: 'ENOSPC' });
+      return (originalWriteFile as (...a: unknown[]) => void)(f, ...rest);
+    };
+    try {
+      assert.equal(q.append(now + 10, 7, payload(10, 1000)).offset, MAGIC.length);
+    } finally {
+      restore();
+      (fs as { writeFileSync: unknown }).writeFileSync = originalWriteFile;
+    }
+    // Like kill -9: no close. The record written after the cut is sent after a restart.
+    const q2 = DiskQueue.open({ dir, maxBytes: 1 << 20, maxAgeMs: 3_600_000, logger: log });
+    assert.deepEqual(q2.peek(100).map((r) => q2.read(r)?.[0]), [10]);
+    q2.close();
+  });
+
   it('keeps what the disk refuses in memory, sends it in order, and drops the oldest of it past its memory', () => {
     const q = open({ memoryOnlyBytes: 3000 });
     const now = Date.now();
@@ -149,6 +181,25 @@ describe('remote-write/queue', () => {
     const q2 = open();
     assert.deepEqual(q2.peek(100).map((r) => q2.read(r)?.[0]), [5]);
     q2.close();
+  });
+
+  it('never drops for memory a refused record that a request is carrying', () => {
+    const q = open({ memoryOnlyBytes: 2000 });
+    const now = Date.now();
+    const restore = diskFull(() => true);
+    try {
+      const first = q.append(now, 1, payload(0, 1000));
+      first.sending = true;
+      q.append(now + 1, 1, payload(1, 1000));
+      q.append(now + 2, 1, payload(2, 1000));
+      // Over 2000 bytes: the oldest record not in flight goes, not the one being sent.
+      assert.equal(first.done, false);
+      assert.deepEqual(q.peek(Infinity).map((r) => r.timestampMs - now), [0, 2]);
+      assert.equal(q.ack([first]), 1);
+    } finally {
+      restore();
+      q.close();
+    }
   });
 
   it('starts on a disk too full for a segment, keeping records in memory until one can be made', () => {
@@ -215,7 +266,7 @@ describe('remote-write/queue', () => {
 
   it('skips a record whose CRC does not match and resynchronises on the next good one; stops at a cut length', () => {
     const t = Date.parse('2026-12-01T00:00:00Z');
-    const recs = [encodeRecord(t, 1, payload(1)), encodeRecord(t + 1, 1, payload(2)), encodeRecord(t + 2, 1, payload(3))];
+    const recs = [encodeRecord(t, 1, request(1)), encodeRecord(t + 1, 1, request(2)), encodeRecord(t + 2, 1, request(3))];
     const buf = Buffer.concat([MAGIC, ...recs]);
     assert.equal(scanSegment(buf).records.length, 3);
     const flipped = Buffer.from(buf);
@@ -233,19 +284,36 @@ describe('remote-write/queue', () => {
     assert.equal(scanSegment(Buffer.from('not a queue')).badMagic, true);
   });
 
+  it('gives up resynchronising after a bounded amount of checksumming (damage full of record-like headers)', () => {
+    const t = Date.parse('2026-12-01T00:00:00Z');
+    // Every 64 bytes a header that passes the cheap tests and claims a record running to the end.
+    const junk = Buffer.alloc(256 * 1024);
+    for (let p = 0; p + 21 < junk.length; p += 64) {
+      junk.writeUInt32LE(junk.length - p - 8, p);
+      junk.writeDoubleLE(t, p + 8);
+      junk.writeUInt32LE(1, p + 16);
+      junk[p + 20] = 0x0a;
+    }
+    const first = encodeRecord(t, 1, request(1));
+    const scan = scanSegment(Buffer.concat([MAGIC, first, junk, encodeRecord(t + 1, 1, request(2))]));
+    // Checking each of these would cost ~4000 CRCs over ~128 KiB: the budget stops it early.
+    assert.deepEqual(scan.records.map((r) => r.timestampMs - t), [0]);
+    assert.equal(scan.goodBytes, MAGIC.length + first.length);
+  });
+
   it('sends the good records after garbage in the middle of a segment, and says what it skipped', () => {
     const now = Date.now();
     const q = open();
-    for (let i = 0; i < 3; i++) q.append(now + i, 1, payload(i));
+    for (let i = 0; i < 3; i++) q.append(now + i, 1, request(i));
     q.close();
     const file = path.join(dir, readdirSync(dir).filter((f) => f.endsWith('.seg')).sort()[0]!);
     const bytes = readFileSync(file);
-    const second = MAGIC.length + encodeRecord(now, 1, payload(0)).length;
+    const second = MAGIC.length + encodeRecord(now, 1, request(0)).length;
     bytes[second + 30]! ^= 0xff;
     writeFileSync(file, bytes);
     logs.length = 0;
     const q2 = open();
-    assert.deepEqual(q2.peek(100).map((r) => q2.read(r)?.[0]), [0, 2]);
+    assert.deepEqual(q2.peek(100).map((r) => q2.read(r)?.[1]), [0, 2]);
     const warn = logs.map((l) => JSON.parse(l) as { msg: string; offset?: number; skipped_bytes?: number }).find((l) => /damaged bytes/.test(l.msg));
     assert.ok(warn, logs.join('\n'));
     assert.equal(warn.offset, second);

@@ -122,6 +122,7 @@ describe('spark/parse', () => {
       assert.deepEqual(parseExecutors([], 'a').map((x) => [x.name, x.value]), [
         ['spark_executors', 0], ['spark_executors', 0], ['spark_executor_cores', 0],
         ['spark_active_tasks', 0], ['spark_failed_tasks_total', 0], ['spark_completed_tasks_total', 0],
+        ['dbx_agent_spark_values_left_out', 0],
       ]);
     });
 
@@ -137,14 +138,28 @@ describe('spark/parse', () => {
     const withField = (id: string, field: string, v: unknown): Record<string, unknown>[] =>
       executors().map((e) => (e.id === id ? { ...e, [field]: v } : e));
 
-    for (const [what, v] of [['a number sent as a string', '5'], ['"NaN"', 'NaN'], ['a boolean', true], ['a negative count', -1], ['an object', {}]] as const)
+    for (const [what, v] of [['a number sent as a string', '5'], ['"NaN"', 'NaN'], ['a boolean', true], ['an object', {}]] as const)
       it(`${what} fails the executors endpoint, naming the field, instead of reading as 0`, () => {
         assert.throws(() => parseExecutors(withField('0', 'activeTasks', v), 'a'), (e: Error) => {
           assert.ok(e instanceof MalformedPayloadError);
-          assert.match(e.message, /executor 0 activeTasks is .* not a number >= 0/);
+          assert.match(e.message, /executor 0 activeTasks is .* not a number/);
           return true;
         });
       });
+
+    it("a negative count (Spark's task counters go below zero when its listener drops events) is left out and counted", () => {
+      const s = parseExecutors(withField('0', 'activeTasks', -1), 'a');
+      assert.ok(!s.some((x) => x.name === 'spark_executor_active_tasks' && x.labels.executor_id === '0'));
+      // The other executors still count: 7 running in the fixture, 4 of them on executor 0.
+      assert.equal(value(s, 'spark_active_tasks'), 3);
+      assert.equal(value(s, 'dbx_agent_spark_values_left_out', { endpoint: 'executors' }), 1);
+      const jobs = JSON.parse(databricksFixture('jobs.json')) as Record<string, unknown>[];
+      const running = jobs.findIndex((j) => j.status === 'RUNNING');
+      jobs[running] = { ...jobs[running], numActiveTasks: -2 };
+      const j = parseJobs(jobs, 'a');
+      assert.equal(value(j, 'spark_jobs', { status: 'running' }), 4);
+      assert.equal(value(j, 'dbx_agent_spark_values_left_out', { endpoint: 'jobs' }), 1);
+    });
 
     it('nested memory fields and job task counts are held to the same rule', () => {
       const bad = executors().map((e) => (e.id === '1' ? { ...e, memoryMetrics: { usedOnHeapStorageMemory: 'lots' } } : e));
@@ -188,7 +203,7 @@ describe('spark/parse', () => {
       const runs = new Set(s.filter((x) => x.labels.job_id).map((x) => `${x.labels.job_id}/${x.labels.run_id}`));
       assert.deepEqual([...runs].sort(), ['55/66', '892813468364452/1015563']);
       // Never a Spark job id or a stage id as a label.
-      for (const x of s) assert.deepEqual(Object.keys(x.labels).filter((k) => !['spark_app_id', 'status', 'job_id', 'run_id'].includes(k)), []);
+      for (const x of s) assert.deepEqual(Object.keys(x.labels).filter((k) => !['spark_app_id', 'status', 'job_id', 'run_id', 'endpoint'].includes(k)), []);
     });
   });
 
