@@ -65,7 +65,7 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
   }),
   spec('--spark-prometheus', "also forward Spark's own /metrics/*/prometheus endpoints"),
   spec('--max-executor-series <n>', 'cap on per-executor series per cycle', { defaultText: '2000' }),
-  spec('--spark-max-response-size <size>', 'largest Spark REST answer read (a larger one fails its endpoint)', { defaultText: '16MiB' }),
+  spec('--spark-max-response-size <size>', 'largest Spark REST answer read (a larger one fails its endpoint)', { defaultText: '8MiB' }),
   // Remote write
   spec('--queue-dir <path>', 'remote-write disk queue directory', {
     defaultText: '/local_disk0/tmp/dbx-prom-agent, else the OS temp dir',
@@ -336,7 +336,12 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
   const intervalMs = duration('interval', '15s', 1000, MAX_INTERVAL_MS);
   const idleIntervalMs = duration('idleInterval', '60s', 1000, MAX_INTERVAL_MS);
   if (idleIntervalMs < intervalMs)
-    throw new ConfigError(label('idleInterval'), 'must not be shorter than --interval');
+    throw new ConfigError(
+      label('idleInterval'),
+      raw('idleInterval') === undefined
+        ? `is 60s by default, shorter than --interval ${formatDuration(intervalMs)}: set it too, at least as long`
+        : 'must not be shorter than --interval',
+    );
 
   const busyText = str('busyCpu', '0.2') as string;
   const busyCpu = Number(busyText);
@@ -429,7 +434,7 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
       driverEnvFile: str('driverEnvFile', '/tmp/driver-env.sh') as string,
       prometheus: bool('sparkPrometheus'),
       maxExecutorSeries: int('maxExecutorSeries', 2000, 1),
-      maxResponseBytes: size('sparkMaxResponseSize', '16MiB', 64 * 1024, '64KiB'),
+      maxResponseBytes: size('sparkMaxResponseSize', '8MiB', 64 * 1024, '64KiB'),
     },
     remoteWrite: {
       queueDir: str('queueDir') ?? defaultQueueDir(),

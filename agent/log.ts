@@ -13,20 +13,21 @@ const secrets = new Set<string>();
 export function registerSecret(value: string | undefined): void {
   // Very short values would redact innocent text everywhere; they are not real secrets.
   if (!value || value.length < 4) return;
-  secrets.add(value);
-  // Log lines are redacted after JSON.stringify: a password with `"` or `\` appears escaped.
-  const escaped = jsonEscaped(value);
-  if (escaped !== value) secrets.add(escaped);
+  // Also as it appears escaped: in a JSON log line (`"` and `\`), and URL- or form-encoded in
+  // an answer that echoes the request back (`%2F`, `+` for a space).
+  for (const form of secretForms(value)) secrets.add(form);
+}
+
+function secretForms(value: string): Set<string> {
+  const url = encodeURIComponent(value);
+  return new Set([value, jsonEscaped(value), url, url.replace(/%20/g, '+')]);
 }
 
 const jsonEscaped = (v: string): string => JSON.stringify(v).slice(1, -1);
 
 /** Swaps a rotated secret (an expired OAuth2 token) for its successor, keeping the set small. */
 export function replaceSecret(old: string | undefined, value: string | undefined): void {
-  if (old !== undefined && old !== value) {
-    secrets.delete(old);
-    secrets.delete(jsonEscaped(old));
-  }
+  if (old !== undefined && old !== value) for (const form of secretForms(old)) secrets.delete(form);
   registerSecret(value);
 }
 

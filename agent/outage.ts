@@ -101,3 +101,43 @@ export class OutageLog {
     this.cause = '';
   }
 }
+
+/**
+ * Something that keeps happening with no "recovered" to wait for (samples dropped, a cursor the
+ * disk will not take): said at `level` the first time, then at most once per REMIND_EVERY_MS
+ * with how often it happened meanwhile, at debug in between. Whatever a full disk does cycle
+ * by cycle, the log gets a line per quarter hour, and the counters say the rest.
+ */
+export class RepeatLog {
+  private lastSaid?: number;
+  private since = 0;
+  private readonly now: () => number;
+  private readonly remindEveryMs: number;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly what: string,
+    private readonly level: 'error' | 'warn' | 'info' = 'warn',
+    o: OutageLogOptions = {},
+  ) {
+    this.now = o.now ?? Date.now;
+    this.remindEveryMs = o.remindEveryMs ?? REMIND_EVERY_MS;
+  }
+
+  /** One occurrence; `amount` adds up into the next line's `total` (e.g. samples). */
+  note(fields: Fields = {}, amount = 1): void {
+    const now = this.now();
+    this.since += amount;
+    if (this.lastSaid !== undefined && now - this.lastSaid < this.remindEveryMs) {
+      this.logger.debug(this.what, fields);
+      return;
+    }
+    const first = this.lastSaid === undefined;
+    this.logger[this.level](first ? this.what : `${this.what} (still happening)`, {
+      ...fields,
+      ...(first ? {} : { total_since_last_line: this.since, minutes_since_last_line: Math.round((now - this.lastSaid!) / 60_000) }),
+    });
+    this.lastSaid = now;
+    this.since = 0;
+  }
+}

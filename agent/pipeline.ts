@@ -25,7 +25,15 @@ export interface SourceResult {
 }
 
 /** Why a source's collection was cut short. */
-export class CollectionCutError extends Error {}
+export class CollectionCutError extends Error {
+  constructor(
+    message: string,
+    /** Cut because the agent is stopping: not a failure of the source, so not logged as one. */
+    readonly stopping = false,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Rejects when `signal` aborts, so a source that ignores its signal (or hangs in a sync-looking
@@ -55,7 +63,8 @@ async function collectOne(
     return { samples, result: { source: src.name, ok: true, seconds: (performance.now() - started) / 1000 } };
   } catch (e) {
     const why = signal.aborted ? (signal.reason as Error) : e;
-    outage?.failure(why instanceof CollectionCutError ? new Error(`source ${src.name}: ${why.message}`) : why);
+    if (!(why instanceof CollectionCutError && why.stopping))
+      outage?.failure(why instanceof CollectionCutError ? new Error(`source ${src.name}: ${why.message}`) : why);
     const error = why instanceof Error ? why.message : String(why);
     return { samples: [], result: { source: src.name, ok: false, seconds: (performance.now() - started) / 1000, error } };
   }
@@ -76,7 +85,7 @@ export async function collectAll(
   const cut = new AbortController();
   const timer = setTimeout(() => cut.abort(new CollectionCutError(`cut at the cycle's collection deadline of ${deadlineMs} ms`)), deadlineMs);
   timer.unref();
-  const onStop = (): void => cut.abort(new CollectionCutError('cut short: the agent is stopping'));
+  const onStop = (): void => cut.abort(new CollectionCutError('cut short: the agent is stopping', true));
   if (stop?.aborted) onStop();
   stop?.addEventListener('abort', onStop, { once: true });
   const run = (list: readonly Source[], signal: AbortSignal) =>

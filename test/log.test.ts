@@ -19,6 +19,13 @@ describe('log redaction', () => {
     assert.equal(redact('x outer-inner-secret-xyz y'), 'x [REDACTED] y');
   });
 
+  it('removes a secret echoed back URL- or form-encoded', () => {
+    registerSecret('s3cr3t-T0ken/XYZ+q==');
+    registerSecret('p@ss w/rd-9');
+    assert.equal(redact('body: enc=s3cr3t-T0ken%2FXYZ%2Bq%3D%3D'), 'body: enc=[REDACTED]');
+    assert.equal(redact('pw=p%40ss%20w%2Frd-9 or p%40ss+w%2Frd-9'), 'pw=[REDACTED] or [REDACTED]');
+  });
+
   it('forgets a replaced token but keeps the new one redacted', () => {
     registerSecret('old-token-111111');
     replaceSecret('old-token-111111', 'new-token-222222');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Fields, Logger } from '../agent/log';
-import { OutageLog, REMIND_EVERY_MS, causeOf } from '../agent/outage';
+import { OutageLog, REMIND_EVERY_MS, RepeatLog, causeOf } from '../agent/outage';
 
 interface Line {
   level: string;
@@ -66,5 +66,23 @@ describe('outage', () => {
     assert.equal(causeOf('GET http://h:1/x: HTTP 503: busy'), 'HTTP 503');
     assert.equal(causeOf('ETIMEDOUT: timeout of 10000ms exceeded'), 'ETIMEDOUT');
     assert.equal(causeOf('short write to /q/0001.seg (10 of 20 bytes)'), causeOf('short write to /q/0002.seg (30 of 40 bytes)'));
+  });
+
+  it('RepeatLog: says a recurring event once, then once per REMIND_EVERY_MS with the total since', () => {
+    const r = recorder();
+    let now = 0;
+    const l = new RepeatLog(r.logger, 'remote write dropped samples', 'warn', { now: () => now });
+    // A full disk dropping 2000 samples a cycle, every second, for 40 minutes.
+    for (let i = 0; i < 2400; i++) {
+      l.note({ reason: 'disk_error', samples: 2000 }, 2000);
+      now += 1000;
+    }
+    const loud = r.loud();
+    assert.equal(loud.length, 3);
+    assert.equal(loud[0]!.msg, 'remote write dropped samples');
+    assert.equal(loud[1]!.msg, 'remote write dropped samples (still happening)');
+    // Everything between two lines is in the second: 900 notes of 2000 samples.
+    assert.equal(loud[1]!.fields.total_since_last_line, 900 * 2000);
+    assert.equal(loud[1]!.fields.minutes_since_last_line, 15);
   });
 });

@@ -89,6 +89,8 @@ describe('pipeline', () => {
     assert.equal(sink.batches.length, 0);
     assert.deepEqual([...r.sinks], []);
     assert.match(r.results.find((x) => x.source === 'slow')!.error!, /the agent is stopping/);
+    // Stopping is not a failure of the source: nothing logged for it.
+    assert.ok(!lines.some((l) => l.includes('slow')), lines.join('\n'));
     assert.equal(find(r.samples, 'dbx_agent_source_up', { source: 'self' })?.value, 1);
     assert.equal(p.lastPushAt, undefined);
   });

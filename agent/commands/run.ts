@@ -63,7 +63,7 @@ export function runCommand(): Command {
       const stop = async (signal: string): Promise<void> => {
         if (stopping) return;
         stopping = true;
-        log.info('stopping', { signal });
+        log.info('stopping', { signal, cycle_in_flight: scheduler.busy });
         const started = Date.now();
         // What the sinks plan their last requests against; the hard exit below is the backstop.
         const deadline = started + EXIT_DEADLINE_MS - 200;

@@ -38,6 +38,7 @@ import {
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from '../log';
+import { RepeatLog } from '../outage';
 
 export const MAGIC = Buffer.from('DBXRWQ1\n', 'latin1');
 const RECORD_HEADER = 8;
@@ -226,7 +227,7 @@ export class DiskQueue {
   /** Payload bytes of pending IN_MEMORY records. */
   private memoryOnly = 0;
   private closed = false;
-  private cursorFailing = false;
+  private readonly cursorLog: RepeatLog;
   private readonly now: () => number;
   private readonly segmentBytes: number;
   private readonly lockFile: string;
@@ -237,6 +238,7 @@ export class DiskQueue {
     this.segmentBytes = o.segmentBytes ?? Math.min(32 << 20, Math.max(64 << 10, Math.floor(o.maxBytes / 8)));
     this.lockFile = path.join(o.dir, 'lock');
     this.cursorFile = path.join(o.dir, 'cursor');
+    this.cursorLog = new RepeatLog(o.logger, 'remote-write queue: cannot save the send position (a restart resends from the last saved one)', 'warn');
   }
 
   /** Opens (or creates) the queue: takes the lock, reads what a previous run left, starts a new segment. */
@@ -318,7 +320,7 @@ export class DiskQueue {
       log.warn('remote-write queue: skipped a torn or damaged record at the end of a segment', { file, skipped_bytes: size - scan.goodBytes });
     if (cursorOffset === undefined) return;
     if (cursorOffset > scan.goodBytes)
-      log.warn('remote-write queue: the saved send position is past the end of its segment; taking the segment as sent', {
+      log.warn('remote-write queue: the saved send position is past the end of its segment; sending the segment again', {
         file,
         offset: cursorOffset,
         size: scan.goodBytes,
@@ -328,12 +330,21 @@ export class DiskQueue {
   }
 
   private load(): void {
-    const cursor = this.readCursor();
+    let cursor = this.readCursor();
     const seqs = readdirSync(this.o.dir)
       .map((f) => SEGMENT_RE.exec(f))
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => a - b);
+    // Segments before the cursor's are deleted before the cursor moves past them: one left
+    // below a segment that is not there means a damaged cursor. Send again rather than lose.
+    if (!seqs.includes(cursor.segment) && seqs.some((q) => q < cursor.segment)) {
+      this.o.logger.warn('remote-write queue: the saved send position names a segment that is not there; sending everything queued again', {
+        segment: cursor.segment,
+        segments: seqs.length,
+      });
+      cursor = { segment: 0, offset: 0 };
+    }
     let lastSeq = 0;
     for (const seq of seqs) {
       lastSeq = seq;
@@ -341,10 +352,12 @@ export class DiskQueue {
       const buf = readFileSync(file);
       const scan = scanSegment(buf);
       this.reportScan(file, buf.length, scan, seq === cursor.segment ? cursor.offset : undefined);
+      // Past the end of its segment means damage too: the whole segment goes again.
+      const sentUpTo = seq === cursor.segment && cursor.offset > scan.goodBytes ? 0 : cursor.offset;
       let kept = 0;
       for (const r of scan.records) {
         // Sent: the cursor is at or past the record's end (inside it means damage: send it again).
-        if (seq < cursor.segment || (seq === cursor.segment && r.offset + r.size <= cursor.offset)) continue;
+        if (seq < cursor.segment || (seq === cursor.segment && r.offset + r.size <= sentUpTo)) continue;
         this.pending.push({ segment: seq, offset: r.offset, size: r.size, samples: r.samples, timestampMs: r.timestampMs, done: false });
         this.pendingSamplesCount += r.samples;
         kept++;
@@ -692,13 +705,11 @@ export class DiskQueue {
     try {
       writeFileSync(tmp, JSON.stringify(cursor));
       renameSync(tmp, this.cursorFile);
-      this.cursorFailing = false;
       return true;
     } catch (e) {
-      // Disk full or gone: sending goes on; a restart would resend from the last saved cursor.
-      if (!this.cursorFailing)
-        this.o.logger.warn('remote-write queue: cannot save the send position', { error: e instanceof Error ? e.message : String(e) });
-      this.cursorFailing = true;
+      // Disk full or gone: sending goes on. On a full disk this fails and succeeds by turns,
+      // cycle after cycle: said at a bounded rate.
+      this.cursorLog.note({ error: e instanceof Error ? e.message : String(e) });
       rmSync(tmp, { force: true });
       return false;
     }

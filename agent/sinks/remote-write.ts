@@ -14,7 +14,7 @@ import type { AxiosInstance } from 'axios';
 import { createHttpClient } from '../http/client';
 import type { Logger } from '../log';
 import type { AgentStats } from '../stats';
-import { OutageLog } from '../outage';
+import { OutageLog, RepeatLog } from '../outage';
 import { DROP_REASONS, diskErrors, oldestPending, pendingSamples, queueBytes, requestDuration, samplesTotal, type DropReasonLabel } from '../remote-write/metrics';
 import { encodeWriteRequest, type WireSeries } from '../remote-write/protobuf';
 import { DiskQueue, QueueLockedError, pidAlive, type QueuedRecord } from '../remote-write/queue';
@@ -100,14 +100,15 @@ function openQueue(o: RemoteWriteOptions, onDrop: (reason: DropReasonLabel, n: n
 }
 
 export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
-  const logged = new Set<string>();
+  // Once per reason at warn, then at most every REMIND_EVERY_MS with the total since; the
+  // counter tells the rest.
+  const dropLogs = new Map<DropReasonLabel, RepeatLog>();
   const drop = (reason: DropReasonLabel, n: number, fields: Record<string, unknown> = {}): void => {
     if (n <= 0) return;
     o.stats.inc(samplesTotal, { result: 'dropped', reason }, n);
-    // Once per reason at warn; the counter tells the rest.
-    const level = logged.has(reason) ? 'debug' : 'warn';
-    logged.add(reason);
-    o.logger[level]('remote write dropped samples', { reason, samples: n, ...fields });
+    let l = dropLogs.get(reason);
+    if (!l) dropLogs.set(reason, (l = new RepeatLog(o.logger, 'remote write dropped samples', 'warn')));
+    l.note({ reason, samples: n, ...fields }, n);
   };
   for (const result of ['sent', 'retried']) o.stats.inc(samplesTotal, { result }, 0);
   for (const reason of DROP_REASONS) o.stats.inc(samplesTotal, { result: 'dropped', reason }, 0);

@@ -86,6 +86,15 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
     return o.log;
   };
   const capLog = new OutageLog(logger, 'per-executor series cap', 'warn');
+  /** Spark's negative counts, left out: said once per stretch of them, per application and endpoint. */
+  const negativeLogs = new Map<string, OutageLog>();
+  const sayLeftOut = (endpoint: string, appId: string, fields: string[]): void => {
+    const k = `${appId} ${endpoint}`;
+    let l = negativeLogs.get(k);
+    if (!l) negativeLogs.set(k, (l = new OutageLog(logger, `Spark endpoint ${endpoint} sent negative counts (left out, counted in dbx_agent_spark_values_left_out)`, 'warn')));
+    if (fields.length > 0) l.failure(new Error(`negative: ${fields.slice(0, 5).join(', ')}${fields.length > 5 ? ', ...' : ''}`), { spark_app_id: appId });
+    else l.success({ spark_app_id: appId });
+  };
   // Counts each executor removal once, by reason (spark_executor_removals_total).
   const removals = new ExecutorRemovalTracker();
   const appsLog = new OutageLog(logger, 'application count', 'warn');
@@ -120,10 +129,17 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
           json = await client.json(`${api}/executors`, signal);
         }
         // Parsed whole first: a malformed answer must not count as executors that left.
-        const samples = parseExecutors(json, appId);
+        const leftOut: string[] = [];
+        const samples = parseExecutors(json, appId, leftOut);
+        sayLeftOut('executors', appId, leftOut);
         return [...samples, ...removals.observeJson(appId, json)];
       }),
-      fetchEndpoint('jobs', appId, async () => parseJobs(await client.json(`${api}/jobs`, signal), appId)),
+      fetchEndpoint('jobs', appId, async () => {
+        const leftOut: string[] = [];
+        const samples = parseJobs(await client.json(`${api}/jobs`, signal), appId, leftOut);
+        sayLeftOut('jobs', appId, leftOut);
+        return samples;
+      }),
       fetchEndpoint('stages', appId, async () => parseStages(await client.json(`${api}/stages?${statusQuery}`, signal), appId)),
     ]);
     const errors = results.flatMap((r) => (r.error ? [r.error] : []));
@@ -195,6 +211,7 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
       const apps = running.slice(0, MAX_APPLICATIONS);
       removals.retainApps(apps);
       for (const [k, o] of endpointOutages) if (!apps.includes(o.appId)) endpointOutages.delete(k);
+      for (const k of negativeLogs.keys()) if (!apps.includes(k.split(' ')[0]!)) negativeLogs.delete(k);
       if (running.length > MAX_APPLICATIONS)
         appsLog.failure(new Error(`${running.length} running applications at ${found.url}; reading the first ${MAX_APPLICATIONS}`));
       else appsLog.success();

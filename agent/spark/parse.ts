@@ -31,8 +31,8 @@ function asArray(json: unknown, what: string): unknown[] {
 }
 
 export class MalformedPayloadError extends Error {
-  constructor(readonly field: string, value: unknown) {
-    super(`malformed payload: ${field} is ${JSON.stringify(value)?.slice(0, 40) ?? String(value)}, not a number`);
+  constructor(readonly field: string, value: unknown, expected = 'a number') {
+    super(`malformed payload: ${field} is ${JSON.stringify(value)?.slice(0, 40) ?? String(value)}, not ${expected}`);
     this.name = 'MalformedPayloadError';
   }
 }
@@ -46,12 +46,15 @@ export const valuesLeftOut = gauge(
  * Reads counts: a non-negative number as it is, undefined when Spark sent none or a negative
  * one (counted in `leftOut`); anything that is not a number throws.
  */
-function countReader(): { count(v: unknown, field: string): number | undefined; readonly leftOut: number } {
+function countReader(): { count(v: unknown, field: string): number | undefined; readonly leftOut: number; readonly fields: string[] } {
   // By field name: a value read twice (for a total and for its own series) is one value.
   const negative = new Set<string>();
   return {
     get leftOut() {
       return negative.size;
+    },
+    get fields() {
+      return [...negative];
     },
     count(v: unknown, field: string): number | undefined {
       if (v === undefined || v === null) return undefined;
@@ -123,9 +126,10 @@ const DRIVER_ID = 'driver';
 /**
  * `/api/v1/applications/<app>/allexecutors` (or `/executors`, active ones only): counts and
  * totals for the application, per-executor series for the active ones (the driver's entry
- * included, with executor_id="driver"), and the driver's own memory.
+ * included, with executor_id="driver"), and the driver's own memory. The fields left out for a
+ * negative count are added to `leftOut` when given.
  */
-export function parseExecutors(json: unknown, appId: string): Sample[] {
+export function parseExecutors(json: unknown, appId: string, leftOut?: string[]): Sample[] {
   const app: Labels = { spark_app_id: appId };
   const out: Sample[] = [];
   let active = 0;
@@ -137,12 +141,19 @@ export function parseExecutors(json: unknown, appId: string): Sample[] {
   const counts = countReader();
   const entries = asArray(json, 'executors')
     .map(asObject)
-    .filter((e): e is Record<string, unknown> => e !== undefined && typeof e.id === 'string');
+    .filter((e, i): e is Record<string, unknown> => {
+      if (e === undefined || e.id === undefined || e.id === null) return false;
+      // Spark's ExecutorSummary.id is a string: another type is not one to guess at.
+      if (typeof e.id !== 'string') throw new MalformedPayloadError(`executor entry ${i} id`, e.id, 'a string');
+      return true;
+    });
   // The driver first, then executors by number: a cap keeps the same executors every cycle.
   entries.sort((a, b) => executorOrder(a.id as string) - executorOrder(b.id as string) || String(a.id).localeCompare(String(b.id)));
   for (const e of entries) {
     const id = e.id as string;
     const isDriver = id === DRIVER_ID;
+    if (e.isActive !== undefined && e.isActive !== null && typeof e.isActive !== 'boolean')
+      throw new MalformedPayloadError(`executor ${id} isActive`, e.isActive, 'true or false');
     const isActive = e.isActive !== false;
     const field = (name: string): string => `executor ${id} ${name}`;
     const n = (v: unknown, name: string): number | undefined => counts.count(v, field(name));
@@ -203,6 +214,7 @@ export function parseExecutors(json: unknown, appId: string): Sample[] {
     completedTasks(app, completed),
   );
   out.push(valuesLeftOut({ ...app, endpoint: 'executors' }, counts.leftOut));
+  leftOut?.push(...counts.fields);
   return out;
 }
 
@@ -221,8 +233,11 @@ export const dbxJobFailedTasks = gauge('spark_databricks_job_failed_tasks', 'Fai
 
 const JOB_STATUSES = ['running', 'succeeded', 'failed', 'unknown'] as const;
 
-/** `/api/v1/applications/<app>/jobs`: counts by status and the running Databricks job runs. */
-export function parseJobs(json: unknown, appId: string): Sample[] {
+/**
+ * `/api/v1/applications/<app>/jobs`: counts by status and the running Databricks job runs. The
+ * fields left out for a negative count are added to `leftOut` when given.
+ */
+export function parseJobs(json: unknown, appId: string, leftOut?: string[]): Sample[] {
   const app: Labels = { spark_app_id: appId };
   const byStatus = new Map<string, number>(JOB_STATUSES.map((s) => [s, 0]));
   const counts = countReader();
@@ -255,6 +270,7 @@ export function parseJobs(json: unknown, appId: string): Sample[] {
     out.push(dbxJobRunningSparkJobs(l, r.jobs), dbxJobActiveTasks(l, r.active), dbxJobFailedTasks(l, r.failed));
   }
   out.push(valuesLeftOut({ ...app, endpoint: 'jobs' }, counts.leftOut));
+  leftOut?.push(...counts.fields);
   return out;
 }
 

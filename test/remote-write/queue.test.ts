@@ -321,7 +321,7 @@ describe('remote-write/queue', () => {
     q2.close();
   });
 
-  it('a saved position inside a record sends that record again; past the end takes the segment as sent; both are said', () => {
+  it('a saved position inside a record, past its segment or in a segment that is not there sends again, and says so', () => {
     const now = Date.now();
     const q = open();
     for (let i = 0; i < 3; i++) q.append(now + i, 1, payload(i));
@@ -339,9 +339,16 @@ describe('remote-write/queue', () => {
     writeFileSync(path.join(dir, 'cursor'), JSON.stringify({ segment, offset: 1 << 20 }));
     logs.length = 0;
     const q3 = open();
-    assert.equal(q3.peek(100).length, 0);
-    assert.ok(logs.some((l) => l.includes('past the end of its segment')), logs.join('\n'));
+    assert.deepEqual(q3.peek(100).map((r) => q3.read(r)?.[0]), [0, 1, 2]);
+    assert.ok(logs.some((l) => l.includes('past the end of its segment; sending the segment again')), logs.join('\n'));
     q3.close();
+
+    writeFileSync(path.join(dir, 'cursor'), JSON.stringify({ segment: segment + 5, offset: 8 }));
+    logs.length = 0;
+    const q4 = open();
+    assert.deepEqual(q4.peek(100).map((r) => q4.read(r)?.[0]), [0, 1, 2]);
+    assert.ok(logs.some((l) => l.includes('names a segment that is not there')), logs.join('\n'));
+    q4.close();
   });
 
   it('an unreadable saved position sends everything, and says so', () => {

@@ -172,6 +172,19 @@ describe('spark source through the bundle (once --dry-run)', function () {
       assert.match(String(p[0]!.error), /malformed payload: executor driver activeTasks is "0"/);
     });
 
+    it("a negative count (Spark's own counter gone below zero) is left out, counted and named; the endpoint still answers", async () => {
+      const negative = (JSON.parse(databricksFixture('allexecutors.json')) as Record<string, unknown>[]).map((e) => (e.id === '1' ? { ...e, activeTasks: -1 } : e));
+      spark.route(`${APP}/allexecutors`, { body: JSON.stringify(negative) });
+      const r = await once(['--spark-url', spark.url]);
+      const s = series(r.stdout);
+      assert.equal(value(s, 'dbx_agent_spark_endpoint_up', { endpoint: 'executors' }), 1);
+      assert.equal(value(s, 'dbx_agent_spark_values_left_out', { endpoint: 'executors' }), 1);
+      assert.equal(value(s, 'spark_executor_active_tasks', { executor_id: '1' }), undefined);
+      const p = problems(r);
+      assert.equal(p.length, 1, r.stderr);
+      assert.match(String(p[0]!.error), /negative: executor 1 activeTasks/);
+    });
+
     it('an answer over --spark-max-response-size fails its endpoint with the limit named, and memory stays bounded', async () => {
       // 50 MB of executors once took the agent to 284 MB RSS. With a 64 MB heap a full read would
       // not survive; the capped read is cut while it streams in.
@@ -185,7 +198,7 @@ describe('spark source through the bundle (once --dry-run)', function () {
       assert.equal(value(s, 'spark_jobs', { status: 'running' }), 4);
       const p = problems(r);
       assert.equal(p.length, 1, r.stderr);
-      assert.match(String(p[0]!.error), /allexecutors: answer larger than 16777216 bytes \(--spark-max-response-size\)/);
+      assert.match(String(p[0]!.error), /allexecutors: answer larger than 8388608 bytes \(--spark-max-response-size\)/);
     });
 
     it('an application with no executors yet', async () => {

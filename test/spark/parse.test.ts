@@ -161,6 +161,11 @@ describe('spark/parse', () => {
       assert.equal(value(j, 'dbx_agent_spark_values_left_out', { endpoint: 'jobs' }), 1);
     });
 
+    it('an executor id that is not a string, or an isActive that is not a boolean, fails the endpoint', () => {
+      assert.throws(() => parseExecutors(withField('1', 'id', 7), 'a'), /executor entry \d+ id is 7, not a string/);
+      assert.throws(() => parseExecutors(withField('1', 'isActive', 'false'), 'a'), /executor 1 isActive is "false", not true or false/);
+    });
+
     it('nested memory fields and job task counts are held to the same rule', () => {
       const bad = executors().map((e) => (e.id === '1' ? { ...e, memoryMetrics: { usedOnHeapStorageMemory: 'lots' } } : e));
       assert.throws(() => parseExecutors(bad, 'a'), /executor 1 usedOnHeapStorageMemory/);
