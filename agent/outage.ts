@@ -46,11 +46,6 @@ export class OutageLog {
     this.remindEveryMs = o.remindEveryMs ?? REMIND_EVERY_MS;
   }
 
-  /** Whether the last call was a failure. */
-  get failing(): boolean {
-    return this.failures > 0;
-  }
-
   failure(err: unknown, fields: Fields = {}): void {
     const message = err instanceof Error ? err.message : String(err);
     // An error may say how loud it is: "Spark is not up yet" is expected in a cluster's first
@@ -124,7 +119,7 @@ export class RepeatLog {
     this.remindEveryMs = o.remindEveryMs ?? REMIND_EVERY_MS;
   }
 
-  /** One occurrence; `amount` adds up into the next line's `total` (e.g. samples). */
+  /** One occurrence; `amount` adds up into the next line's `total_since_last_line` (e.g. samples). */
   note(fields: Fields = {}, amount = 1): void {
     const now = this.now();
     this.since += amount;

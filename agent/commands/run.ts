@@ -78,10 +78,10 @@ export function runCommand(): Command {
         // A final push, unless a cycle pushed moments ago or its push still hangs (that push is
         // the last word, and another would only queue behind it).
         const pushedAt = agent.pipeline.lastPushAt;
-        if (settled && (pushedAt === undefined || Date.now() - pushedAt > RECENT_PUSH_MS)) {
-          const budget = Math.min(FINAL_COLLECT_MS + FINAL_CYCLE_MS, deadline - Date.now() - 1500);
-          await within(agent.cycle(new Date(), { collectMs: Math.min(FINAL_COLLECT_MS, budget) }).then(() => undefined), budget, undefined);
-        }
+        // What is left once the DELETE's share (1.5 s) is kept back.
+        const budget = Math.min(FINAL_COLLECT_MS + FINAL_CYCLE_MS, deadline - Date.now() - 1500);
+        if (settled && budget > 200 && (pushedAt === undefined || Date.now() - pushedAt > RECENT_PUSH_MS))
+          await within(agent.cycle(new Date(), { collectMs: Math.min(FINAL_COLLECT_MS, budget / 2) }).then(() => undefined), budget, undefined);
         // A sink late for its deadline still gets a moment for its DELETE (and for saying
         // whether it was done); the hard exit above bounds it all.
         await within(agent.close({ deleteGroup: !config.keepOnExit, deadline }), Math.max(deadline - Date.now(), 500) + 100, undefined);
