@@ -354,10 +354,7 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
     if (n === undefined || n < min) throw new ConfigError(label(key), `"${v}" is not a size of at least ${minText}`);
     return n;
   };
-  const queueMaxBytesText = str('queueMaxBytes', '256MiB') as string;
-  const queueMaxBytes = parseBytes(queueMaxBytesText);
-  if (queueMaxBytes === undefined || queueMaxBytes < 1024 * 1024)
-    throw new ConfigError(label('queueMaxBytes'), `"${queueMaxBytesText}" is not a size of at least 1MiB`);
+  const queueMaxBytes = size('queueMaxBytes', '256MiB', 1024 * 1024, '1MiB');
 
   const auth: AuthConfig = {
     bearerTokenFile: readable('bearerTokenFile'),

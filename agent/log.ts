@@ -49,15 +49,13 @@ function fieldReplacer(match: string, prefix: string, offset: number, whole: str
  * (`https://user:pass@host`), Authorization header values, and JSON/form/query fields whose
  * name says secret (RFC 6749 `access_token`, `client_secret`, `password`...).
  */
-const PATTERNS: [RegExp, string | ((match: string, prefix: string, offset: number, whole: string) => string)][] = [
+const PATTERNS: [RegExp, string][] = [
   [/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@"'<>]+(?::[^/\s@"'<>]*)?@/gi, `$1${R}@`],
   // A credential has a digit or symbol in it: "Basic auth" in prose stays readable.
   [/\b(Bearer|Basic)(\s+)(?=[A-Za-z]*[0-9\-._~+/=])[A-Za-z0-9\-._~+/]{4,}=*/g, `$1$2${R}`],
-  [
-    /((?:authorization|access_token|refresh_token|id_token|client_secret|password|api_key)\\?["']?\s*[:=]\s*\\?["']?)(?!\[REDACTED\])(?:(?:Bearer|Basic)\s+)?[^"'\\\s,;&}]{4,}/gi,
-    fieldReplacer,
-  ],
 ];
+const CREDENTIAL_FIELD =
+  /((?:authorization|access_token|refresh_token|id_token|client_secret|password|api_key)\\?["']?\s*[:=]\s*\\?["']?)(?!\[REDACTED\])(?:(?:Bearer|Basic)\s+)?[^"'\\\s,;&}]{4,}/gi;
 
 /** Removes registered secrets, URL user-info and credential-looking fields from text. */
 export function redact(text: string): string {
@@ -66,8 +64,8 @@ export function redact(text: string): string {
   for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
     if (out.includes(s)) out = out.split(s).join(R);
   }
-  for (const [re, to] of PATTERNS) out = typeof to === 'string' ? out.replace(re, to) : out.replace(re, to);
-  return out;
+  for (const [re, to] of PATTERNS) out = out.replace(re, to);
+  return out.replace(CREDENTIAL_FIELD, fieldReplacer);
 }
 
 export type Fields = Record<string, unknown>;

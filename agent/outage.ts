@@ -28,13 +28,27 @@ export interface OutageLogOptions {
   now?: () => number;
 }
 
+/** When a line was last said at its level, and whether a reminder is due. */
+class Pace {
+  readonly now: () => number;
+  private readonly everyMs: number;
+  lastSaid?: number;
+
+  constructor(o: OutageLogOptions) {
+    this.now = o.now ?? Date.now;
+    this.everyMs = o.remindEveryMs ?? REMIND_EVERY_MS;
+  }
+
+  due(now: number): boolean {
+    return this.lastSaid === undefined || now - this.lastSaid >= this.everyMs;
+  }
+}
+
 export class OutageLog {
   private failures = 0;
   private since = 0;
-  private lastSaid = 0;
   private cause = '';
-  private readonly now: () => number;
-  private readonly remindEveryMs: number;
+  private readonly pace: Pace;
 
   constructor(
     private readonly logger: Logger,
@@ -42,8 +56,7 @@ export class OutageLog {
     private readonly level: 'error' | 'warn' | 'info' = 'error',
     o: OutageLogOptions = {},
   ) {
-    this.now = o.now ?? Date.now;
-    this.remindEveryMs = o.remindEveryMs ?? REMIND_EVERY_MS;
+    this.pace = new Pace(o);
   }
 
   failure(err: unknown, fields: Fields = {}): void {
@@ -52,31 +65,16 @@ export class OutageLog {
     // minutes and is logged at info, while a Spark answering garbage is a warning.
     const asked = (err as { outageLevel?: unknown } | null)?.outageLevel;
     const level = asked === 'info' || asked === 'warn' || asked === 'error' ? asked : this.level;
-    const now = this.now();
+    const now = this.pace.now();
     const cause = causeOf(message);
     if (this.failures === 0) {
       this.since = now;
-      this.logger[level](`${this.what} failed; further failures are logged at debug until it recovers`, {
-        ...fields,
-        error: message,
-      });
-      this.lastSaid = now;
-    } else if (cause !== this.cause) {
-      this.logger[level](`${this.what} still failing, now for another reason`, {
-        ...fields,
-        error: message,
-        failures: this.failures + 1,
-        outage_seconds: Math.round((now - this.since) / 1000),
-      });
-      this.lastSaid = now;
-    } else if (now - this.lastSaid >= this.remindEveryMs) {
-      this.logger[level](`${this.what} still failing`, {
-        ...fields,
-        error: message,
-        failures: this.failures + 1,
-        outage_seconds: Math.round((now - this.since) / 1000),
-      });
-      this.lastSaid = now;
+      this.logger[level](`${this.what} failed; further failures are logged at debug until it recovers`, { ...fields, error: message });
+      this.pace.lastSaid = now;
+    } else if (cause !== this.cause || this.pace.due(now)) {
+      const msg = cause !== this.cause ? `${this.what} still failing, now for another reason` : `${this.what} still failing`;
+      this.logger[level](msg, { ...fields, error: message, failures: this.failures + 1, outage_seconds: Math.round((now - this.since) / 1000) });
+      this.pace.lastSaid = now;
     } else {
       this.logger.debug(`${this.what} still failing`, { ...fields, error: message, failures: this.failures + 1 });
     }
@@ -89,7 +87,7 @@ export class OutageLog {
       this.logger.info(`${this.what} recovered`, {
         ...fields,
         failures: this.failures,
-        outage_seconds: Math.round((this.now() - this.since) / 1000),
+        outage_seconds: Math.round((this.pace.now() - this.since) / 1000),
       });
     }
     this.failures = 0;
@@ -104,10 +102,8 @@ export class OutageLog {
  * by cycle, the log gets a line per quarter hour, and the counters say the rest.
  */
 export class RepeatLog {
-  private lastSaid?: number;
   private since = 0;
-  private readonly now: () => number;
-  private readonly remindEveryMs: number;
+  private readonly pace: Pace;
 
   constructor(
     private readonly logger: Logger,
@@ -115,24 +111,23 @@ export class RepeatLog {
     private readonly level: 'error' | 'warn' | 'info' = 'warn',
     o: OutageLogOptions = {},
   ) {
-    this.now = o.now ?? Date.now;
-    this.remindEveryMs = o.remindEveryMs ?? REMIND_EVERY_MS;
+    this.pace = new Pace(o);
   }
 
   /** One occurrence; `amount` adds up into the next line's `total_since_last_line` (e.g. samples). */
   note(fields: Fields = {}, amount = 1): void {
-    const now = this.now();
+    const now = this.pace.now();
     this.since += amount;
-    if (this.lastSaid !== undefined && now - this.lastSaid < this.remindEveryMs) {
+    if (!this.pace.due(now)) {
       this.logger.debug(this.what, fields);
       return;
     }
-    const first = this.lastSaid === undefined;
-    this.logger[this.level](first ? this.what : `${this.what} (still happening)`, {
+    const last = this.pace.lastSaid;
+    this.logger[this.level](last === undefined ? this.what : `${this.what} (still happening)`, {
       ...fields,
-      ...(first ? {} : { total_since_last_line: this.since, minutes_since_last_line: Math.round((now - this.lastSaid!) / 60_000) }),
+      ...(last === undefined ? {} : { total_since_last_line: this.since, minutes_since_last_line: Math.round((now - last) / 60_000) }),
     });
-    this.lastSaid = now;
+    this.pace.lastSaid = now;
     this.since = 0;
   }
 }

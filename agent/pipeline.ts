@@ -24,6 +24,9 @@ export interface SourceResult {
   error?: string;
 }
 
+/** For the sources that are never cut (self). */
+const NEVER: AbortSignal = new AbortController().signal;
+
 /** Why a source's collection was cut short. */
 export class CollectionCutError extends Error {
   constructor(
@@ -94,7 +97,7 @@ export async function collectAll(
   try {
     const first = await run(sources.filter((s) => !s.last), cut.signal);
     // The agent's own health is read from memory: it never waits, and must report a cut cycle too.
-    const last = await run(sources.filter((s) => s.last), new AbortController().signal);
+    const last = await run(sources.filter((s) => s.last), NEVER);
     settled = [...first, ...last];
   } finally {
     clearTimeout(timer);

@@ -76,22 +76,19 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
   // One outage log per application and endpoint, so two applications' states do not toggle
   // one log; entries of applications that ended are dropped.
   const endpointOutages = new Map<string, { appId: string; log: OutageLog }>();
-  const outage = (endpoint: string, appId: string): OutageLog => {
-    const k = `${appId} ${endpoint}`;
+  const outage = (endpoint: string, appId: string, what = `Spark endpoint ${endpoint}`): OutageLog => {
+    const k = `${appId} ${what}`;
     let o = endpointOutages.get(k);
     if (!o) {
-      o = { appId, log: new OutageLog(logger, `Spark endpoint ${endpoint}`, 'warn') };
+      o = { appId, log: new OutageLog(logger, what, 'warn') };
       endpointOutages.set(k, o);
     }
     return o.log;
   };
   const capLog = new OutageLog(logger, 'per-executor series cap', 'warn');
   /** Spark's negative counts, left out: said once per stretch of them, per application and endpoint. */
-  const negativeLogs = new Map<string, OutageLog>();
   const sayLeftOut = (endpoint: string, appId: string, fields: string[]): void => {
-    const k = `${appId} ${endpoint}`;
-    let l = negativeLogs.get(k);
-    if (!l) negativeLogs.set(k, (l = new OutageLog(logger, `Spark endpoint ${endpoint} sent negative counts (left out, counted in dbx_agent_spark_values_left_out)`, 'warn')));
+    const l = outage(endpoint, appId, `Spark endpoint ${endpoint} sent negative counts (left out, counted in dbx_agent_spark_values_left_out)`);
     if (fields.length > 0) l.failure(new Error(`negative: ${fields.slice(0, 5).join(', ')}${fields.length > 5 ? ', ...' : ''}`), { spark_app_id: appId });
     else l.success({ spark_app_id: appId });
   };
@@ -211,7 +208,6 @@ export function createSparkSource(env: SourceEnv, overrides: SparkSourceOverride
       const apps = running.slice(0, MAX_APPLICATIONS);
       removals.retainApps(apps);
       for (const [k, o] of endpointOutages) if (!apps.includes(o.appId)) endpointOutages.delete(k);
-      for (const k of negativeLogs.keys()) if (!apps.includes(k.split(' ')[0]!)) negativeLogs.delete(k);
       if (running.length > MAX_APPLICATIONS)
         appsLog.failure(new Error(`${running.length} running applications at ${found.url}; reading the first ${MAX_APPLICATIONS}`));
       else appsLog.success();

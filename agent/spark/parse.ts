@@ -44,15 +44,12 @@ export const valuesLeftOut = gauge(
 
 /**
  * Reads counts: a non-negative number as it is, undefined when Spark sent none or a negative
- * one (counted in `leftOut`); anything that is not a number throws.
+ * one (named in `fields`); anything that is not a number throws.
  */
-function countReader(): { count(v: unknown, field: string): number | undefined; readonly leftOut: number; readonly fields: string[] } {
+function countReader(): { count(v: unknown, field: string): number | undefined; readonly fields: string[] } {
   // By field name: a value read twice (for a total and for its own series) is one value.
   const negative = new Set<string>();
   return {
-    get leftOut() {
-      return negative.size;
-    },
     get fields() {
       return [...negative];
     },
@@ -213,8 +210,9 @@ export function parseExecutors(json: unknown, appId: string, leftOut?: string[])
     failedTasks(app, failed),
     completedTasks(app, completed),
   );
-  out.push(valuesLeftOut({ ...app, endpoint: 'executors' }, counts.leftOut));
-  leftOut?.push(...counts.fields);
+  const negative = counts.fields;
+  out.push(valuesLeftOut({ ...app, endpoint: 'executors' }, negative.length));
+  leftOut?.push(...negative);
   return out;
 }
 
@@ -269,8 +267,9 @@ export function parseJobs(json: unknown, appId: string, leftOut?: string[]): Sam
     const l = { ...app, job_id: r.jobId, run_id: r.runId };
     out.push(dbxJobRunningSparkJobs(l, r.jobs), dbxJobActiveTasks(l, r.active), dbxJobFailedTasks(l, r.failed));
   }
-  out.push(valuesLeftOut({ ...app, endpoint: 'jobs' }, counts.leftOut));
-  leftOut?.push(...counts.fields);
+  const negative = counts.fields;
+  out.push(valuesLeftOut({ ...app, endpoint: 'jobs' }, negative.length));
+  leftOut?.push(...negative);
   return out;
 }
 
