@@ -2,7 +2,7 @@
  * Is this node busy? The interval follows cluster activity: fast while Spark runs tasks or
  * the CPU works, slow when idle (an idle all-purpose cluster should cost nearly nothing).
  */
-import type { Sample } from './sample';
+import type { Sample } from './core/sample';
 
 export class ActivityDetector {
   private lastCpu?: { busy: number; total: number };

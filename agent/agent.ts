@@ -2,10 +2,10 @@
 import type { Config } from './config';
 import { readContext, type DatabricksContext } from './databricks/context';
 import { SERIES_LABELS, nodeLabels } from './labels';
-import type { Logger } from './log';
-import type { CloseOptions } from './sinks/sink';
+import type { Logger } from './core/log';
+import type { CloseOptions } from './core/sink';
 import { Pipeline, type CycleOptions, type CycleResult } from './pipeline';
-import { AgentStats } from './stats';
+import { AgentStats } from './core/stats';
 import { createSinks } from './sinks/index';
 import { createSources } from './sources/index';
 import { ActivityDetector } from './activity';

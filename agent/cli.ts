@@ -4,8 +4,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from './config';
-import { log, redact } from './log';
-import { VERSION } from './version';
+import { log, redact } from './core/log';
+import { VERSION } from './core/version';
 import { runCommand } from './commands/run';
 import { onceCommand } from './commands/once';
 import { doctorCommand } from './commands/doctor';

@@ -6,9 +6,9 @@
 import { existsSync, readFileSync, accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { formatDuration, parseDuration, parseBytes } from './duration';
-import { LOG_LEVELS, LogLevel, registerSecret } from './log';
-import { parseEnvFile } from './env-file';
+import { formatDuration, parseDuration, parseBytes } from './core/duration';
+import { LOG_LEVELS, LogLevel, registerSecret } from './core/log';
+import { parseEnvFile } from './core/env-file';
 import { RESERVED_LABELS, isValidLabelName } from './labels';
 
 export class ConfigError extends Error {

@@ -3,7 +3,7 @@
  * Values are bounded: only identity, never free-form text from a workload.
  */
 import type { DatabricksContext } from './databricks/context';
-import type { Labels, Sample } from './sample';
+import type { Labels, Sample } from './core/sample';
 
 /** Labels the agent owns; `--labels` cannot override them. */
 export const RESERVED_LABELS = new Set([

@@ -1,6 +1,6 @@
 /** Entry point of the bundle and the SEA binary. */
 import { runCli } from './cli';
-import { log } from './log';
+import { log } from './core/log';
 
 // The agent must never die of a stray promise: log it and keep collecting.
 process.on('unhandledRejection', (reason) => {

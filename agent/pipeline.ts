@@ -3,13 +3,13 @@
  * Each source's outcome becomes dbx_agent_source_up / dbx_agent_source_duration_seconds, the
  * node_exporter habit: a failing source is a metric, not an outage.
  */
-import { counter, gauge, type Labels, type Sample } from './sample';
+import { counter, gauge, type Labels, type Sample } from './core/sample';
 import { applyLabels } from './labels';
-import type { Logger } from './log';
-import { OutageLog } from './outage';
-import type { AgentStats } from './stats';
-import type { CloseOptions, Sink } from './sinks/sink';
-import type { Source } from './sources/source';
+import type { Logger } from './core/log';
+import { OutageLog } from './core/outage';
+import type { AgentStats } from './core/stats';
+import type { CloseOptions, Sink } from './core/sink';
+import type { Source } from './core/source';
 
 export const sourceUp = gauge('dbx_agent_source_up', 'Whether the last collection of a source succeeded (1) or failed (0).');
 export const sourceDuration = gauge('dbx_agent_source_duration_seconds', 'Duration of the last collection of a source.');

@@ -12,7 +12,7 @@ import { benchHostCost, formatHostCost } from './host-cost';
 import { benchColdStart, formatColdStart } from './cold-start';
 import { benchPush, formatPush } from './push';
 import { benchRemoteWrite } from './remote-write';
-import { VERSION } from '../agent/version';
+import { VERSION } from '../agent/core/version';
 
 const COLD_RUNS = 7;
 

@@ -11,9 +11,9 @@
 import { Gauge, Pushgateway, Registry } from 'prom-client';
 import { buildConfig } from '../agent/config';
 import { createHttpClient } from '../agent/http/client';
-import { log } from '../agent/log';
-import { gauge, type Family, type Sample } from '../agent/sample';
-import { createPushgatewaySink } from '../agent/sinks/pushgateway';
+import { log } from '../agent/core/log';
+import { gauge, type Family, type Sample } from '../agent/core/sample';
+import { createPushgatewaySink } from '../agent/sinks/pushgateway/sink';
 import { startPushgateway, type Server } from '../test/helpers/servers';
 import { median, ms, ratio, table } from './proc';
 

@@ -18,10 +18,10 @@
  */
 import { createRequire } from 'node:module';
 import { serialize } from 'prometheus-remote-write';
-import { encodeWriteRequest, type WireSeries } from '../agent/remote-write/protobuf';
-import { SeriesTracker, chunk } from '../agent/remote-write/series';
-import { snappyCompress } from '../agent/remote-write/snappy';
-import { gauge, type Sample } from '../agent/sample';
+import { encodeWriteRequest, type WireSeries } from '../agent/sinks/remote-write/protobuf';
+import { SeriesTracker, chunk } from '../agent/sinks/remote-write/series';
+import { snappyCompress } from '../agent/sinks/remote-write/snappy';
+import { gauge, type Sample } from '../agent/core/sample';
 
 const theirSnappy = createRequire(require.resolve('prometheus-remote-write'))('snappyjs') as { compress(b: Uint8Array): Uint8Array };
 

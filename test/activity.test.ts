@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ActivityDetector } from '../agent/activity';
-import { counter, gauge, type Sample } from '../agent/sample';
+import { counter, gauge, type Sample } from '../agent/core/sample';
 
 const cpuFamily = counter('node_cpu_seconds_total', 'test');
 const activeFamily = gauge('spark_active_tasks', 'test');

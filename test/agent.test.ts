@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { collectionDeadlineMs } from '../agent/agent';
-import { parsePrometheusText } from '../agent/spark/prometheus';
+import { parsePrometheusText } from '../agent/sources/spark/prometheus';
 import { runAgent } from './helpers/agent';
 import { databricksFixture, databricksRoutes, startFakeSpark } from './helpers/fake-spark';
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parsePrometheusText } from '../agent/spark/prometheus';
+import { parsePrometheusText } from '../agent/sources/spark/prometheus';
 import { runAgent, runProcess } from './helpers/agent';
 import { DATABRICKS_APP_ID, databricksFixture, databricksRoutes, startFakeSpark } from './helpers/fake-spark';
 import { SEA_X64, requireSea } from './helpers/init-sandbox';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RESERVED_LABELS, SERIES_LABELS, applyLabels, isValidLabelName, nodeLabels, sanitizeLabelName } from '../agent/labels';
-import { parsePrometheusText } from '../agent/spark/prometheus';
+import { parsePrometheusText } from '../agent/sources/spark/prometheus';
 import { runAgent } from './helpers/agent';
 import { databricksRoutes, startFakeSpark } from './helpers/fake-spark';
 import { parseContext } from '../agent/databricks/context';
-import { gauge } from '../agent/sample';
+import { gauge } from '../agent/core/sample';
 
 const up = gauge('test_up', 'test');
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { Pipeline } from '../agent/pipeline';
-import { AgentStats } from '../agent/stats';
-import { captureLogs, log } from '../agent/log';
-import { gauge, type Sample } from '../agent/sample';
-import type { Batch, Sink } from '../agent/sinks/sink';
-import type { Source } from '../agent/sources/source';
+import { AgentStats } from '../agent/core/stats';
+import { captureLogs, log } from '../agent/core/log';
+import { gauge, type Sample } from '../agent/core/sample';
+import type { Batch, Sink } from '../agent/core/sink';
+import type { Source } from '../agent/core/source';
 import { createSelfSource } from '../agent/sources/self';
 
 const g = gauge('test_value', 'A test value.');

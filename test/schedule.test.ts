@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { IntervalPolicy, Scheduler } from '../agent/schedule';
 import { ActivityDetector } from '../agent/activity';
-import { parseExecutors } from '../agent/spark/parse';
-import type { Sample } from '../agent/sample';
+import { parseExecutors } from '../agent/sources/spark/parse';
+import type { Sample } from '../agent/core/sample';
 import { databricksFixture } from './helpers/fake-spark';
 
 interface Harness {

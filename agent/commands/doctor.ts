@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { ConfigError } from '../config';
-import { log } from '../log';
+import { log } from '../core/log';
 import { withAgentOptions, loadConfig } from './options';
 import { runDoctor, describeConfig } from '../doctor/index';
 import { failed, fail, formatResults, ok } from '../doctor/check';

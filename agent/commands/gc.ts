@@ -8,16 +8,16 @@
 import { Command, Option } from 'commander';
 import type { AxiosInstance } from 'axios';
 import { ConfigError, type Config } from '../config';
-import { parseDuration, formatDuration } from '../duration';
+import { parseDuration, formatDuration } from '../core/duration';
 import { createHttpClient, describeHttpError } from '../http/client';
-import { log } from '../log';
+import { log } from '../core/log';
 import {
   describeGroup,
   groupDeletePath,
   parseGroups,
   staleGroups,
   type StaleGroup,
-} from '../pushgateway/groups';
+} from '../sinks/pushgateway/groups';
 import { loadConfig, withAgentOptions } from './options';
 
 const MAX_AGE_SETTING = '--max-age (DBX_PROM_MAX_AGE)';

@@ -1,7 +1,7 @@
 /** `once`: one collect and push; exit 0 when every sink took it, 1 otherwise. */
 import { Command } from 'commander';
 import { createAgent } from '../agent';
-import { log } from '../log';
+import { log } from '../core/log';
 import { withAgentOptions, loadConfig } from './options';
 import { ConfigError } from '../config';
 

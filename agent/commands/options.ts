@@ -1,7 +1,7 @@
 /** Adds the shared agent options to a command and turns its parsed flags into a Config. */
 import { Command, Option } from 'commander';
 import { AGENT_OPTIONS, buildConfig, type Config, type FlagValues } from '../config';
-import { setLogLevel } from '../log';
+import { setLogLevel } from '../core/log';
 
 /** Adds the agent options (all, or only those whose keys are given) to a command. */
 export function withAgentOptions(cmd: Command, only?: ReadonlySet<string>): Command {

@@ -7,8 +7,8 @@
 import { Command } from 'commander';
 import { createAgent } from '../agent';
 import { ConfigError } from '../config';
-import { log } from '../log';
-import { gauge } from '../sample';
+import { log } from '../core/log';
+import { gauge } from '../core/sample';
 import { IntervalPolicy, Scheduler } from '../schedule';
 import { withAgentOptions, loadConfig } from './options';
 

@@ -5,7 +5,7 @@
  *        hint: <what to do>
  * Every line passes through the log redactor: no secret reaches doctor output.
  */
-import { redact } from '../log';
+import { redact } from '../core/log';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 

@@ -6,10 +6,10 @@
 import { redactUrl, type Config } from '../config';
 import { readContext } from '../databricks/context';
 import { authFor, createHttpClient, describeHttpError, tlsMaterialFor } from '../http/client';
-import type { Logger } from '../log';
-import { createSparkClient } from '../spark/client';
-import { SparkDiscovery } from '../spark/discovery';
-import { runningApplications } from '../spark/parse';
+import type { Logger } from '../core/log';
+import { createSparkClient } from '../sources/spark/client';
+import { SparkDiscovery } from '../sources/spark/discovery';
+import { runningApplications } from '../sources/spark/parse';
 import { fail, ok, skip, warn, type CheckResult } from './check';
 import { checkDns, checkTcp, checkTls, proxyFor, type Endpoint } from './network';
 import { checkPushgatewayPush, checkRemoteWritePush } from './push';

@@ -11,12 +11,12 @@ import type { AxiosInstance } from 'axios';
 import axios from 'axios';
 import { redactUrl } from '../config';
 import { describeHttpError } from '../http/client';
-import { toPrometheusText } from '../exposition';
-import { gauge } from '../sample';
-import { groupingPath } from '../sinks/grouping-key';
-import { TEXT_CONTENT_TYPE } from '../sinks/pushgateway';
-import { encodeWriteRequest } from '../remote-write/protobuf';
-import { snappyCompress } from '../remote-write/snappy';
+import { toPrometheusText } from '../sinks/pushgateway/exposition';
+import { gauge } from '../core/sample';
+import { groupingPath } from '../sinks/pushgateway/grouping-key';
+import { TEXT_CONTENT_TYPE } from '../sinks/pushgateway/sink';
+import { encodeWriteRequest } from '../sinks/remote-write/protobuf';
+import { snappyCompress } from '../sinks/remote-write/snappy';
 import { fail, ok, type CheckResult } from './check';
 
 const doctorCheck = gauge('dbx_agent_doctor_check', 'Pushed by `dbx-prom-agent doctor` into a throwaway group it deletes again.');

@@ -6,7 +6,7 @@
  */
 import type { AxiosInstance } from 'axios';
 import type { AuthConfig } from '../config';
-import { registerSecret } from '../log';
+import { registerSecret } from '../core/log';
 import { WatchedFile } from './watched-file';
 import { OAuth2TokenSource } from './oauth2';
 

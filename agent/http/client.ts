@@ -11,8 +11,8 @@ import http from 'node:http';
 import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import type { Config } from '../config';
 import { ConfigError, isLoopback } from '../config';
-import { log, redact } from '../log';
-import { USER_AGENT } from '../version';
+import { log, redact } from '../core/log';
+import { USER_AGENT } from '../core/version';
 import { createAuth, type Auth } from './auth';
 import { explainTlsError, TlsError, TlsMaterial } from './tls';
 

@@ -6,7 +6,7 @@
  */
 import axios, { type AxiosInstance } from 'axios';
 import type { OAuth2Config } from '../config';
-import { registerSecret, replaceSecret } from '../log';
+import { registerSecret, replaceSecret } from '../core/log';
 import { explainTlsError } from './tls';
 
 export class AuthError extends Error {

@@ -1,13 +1,13 @@
 /** The one table of sinks: a new sink is one file plus one entry here. */
 import type { Config } from '../config';
 import type { DatabricksContext } from '../databricks/context';
-import type { Logger } from '../log';
-import type { AgentStats } from '../stats';
+import type { Logger } from '../core/log';
+import type { AgentStats } from '../core/stats';
 import { createHttpClient } from '../http/client';
-import { createPushgatewaySink } from './pushgateway';
-import { createRemoteWriteSink } from './remote-write';
+import { createPushgatewaySink } from './pushgateway/sink';
+import { createRemoteWriteSink } from './remote-write/sink';
 import { createStdoutSink } from './stdout';
-import type { Sink } from './sink';
+import type { Sink } from '../core/sink';
 
 export interface SinkEnv {
   config: Config;

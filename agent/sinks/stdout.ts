@@ -1,6 +1,6 @@
 /** `--dry-run`: the batch as Prometheus text on stdout; nothing leaves the machine. */
-import { toPrometheusText } from '../exposition';
-import type { Batch, Sink } from './sink';
+import { toPrometheusText } from './pushgateway/exposition';
+import type { Batch, Sink } from '../core/sink';
 
 export function createStdoutSink(write: (text: string) => void = (t) => process.stdout.write(t)): Sink {
   return {

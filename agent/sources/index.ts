@@ -4,12 +4,12 @@
  */
 import type { Config, SourceName } from '../config';
 import type { DatabricksContext } from '../databricks/context';
-import type { Logger } from '../log';
-import type { AgentStats } from '../stats';
-import type { Source } from './source';
-import { createHostSource } from './host';
+import type { Logger } from '../core/log';
+import type { AgentStats } from '../core/stats';
+import type { Source } from '../core/source';
+import { createHostSource } from './host/source';
 import { createSelfSource } from './self';
-import { createSparkSource } from './spark';
+import { createSparkSource } from './spark/source';
 
 export interface SourceEnv {
   config: Config;

@@ -1,8 +1,8 @@
 /** The agent's own health: build info, process CPU and memory, and what components recorded. */
-import { counter, gauge, type Sample } from '../sample';
-import type { AgentStats } from '../stats';
-import { VERSION } from '../version';
-import type { Source } from './source';
+import { counter, gauge, type Sample } from '../core/sample';
+import type { AgentStats } from '../core/stats';
+import { VERSION } from '../core/version';
+import type { Source } from '../core/source';
 
 const buildInfo = gauge('dbx_agent_build_info', 'dbx-prom-agent build: version and Node.js version; value 1.');
 const cpu = counter('dbx_agent_process_cpu_seconds_total', 'CPU seconds used by the agent process (user + system).');

@@ -7,7 +7,7 @@ import { tempDir } from '../helpers/servers';
 import { startRecordingServer, type RecordingServer } from '../helpers/recording-server';
 import { buildConfig } from '../../agent/config';
 import { createHttpClient, describeHttpError } from '../../agent/http/client';
-import { redact } from '../../agent/log';
+import { redact } from '../../agent/core/log';
 
 describe('http/client auth', () => {
   let dir: string;

@@ -15,7 +15,7 @@ import { startRecordingServer, type RecordingServer, type Recorded } from '../he
 import { buildConfig, type FlagValues } from '../../agent/config';
 import { createHttpClient, describeHttpError } from '../../agent/http/client';
 import { OAuth2TokenSource, basicClientAuth, parseTokenResponse, refreshMarginMs, tokenRequest } from '../../agent/http/oauth2';
-import { redact } from '../../agent/log';
+import { redact } from '../../agent/core/log';
 
 const CLIENT_ID = 'agent client';
 const SECRET = 'cl!ent-Secret=42';

@@ -1,5 +1,5 @@
 /** /proc/diskstats: bytes and time per block device (node_exporter's diskstats collector). */
-import { counter, gauge, type Sample } from '../../sample';
+import { counter, gauge, type Sample } from '../../core/sample';
 import type { ProcReader } from './proc';
 
 // node_exporter's default --collector.diskstats.device-exclude (1.6+, which also drops zram): partitions, loop and ram devices.

@@ -1,6 +1,6 @@
 /** Mounted filesystems: size, free, avail, inodes (node_exporter's filesystem collector). */
 import { statfs } from 'node:fs/promises';
-import { gauge, type Sample } from '../../sample';
+import { gauge, type Sample } from '../../core/sample';
 import type { ProcReader } from './proc';
 
 // node_exporter 1.5 defaults (--collector.filesystem.mount-points-exclude / fs-types-exclude).

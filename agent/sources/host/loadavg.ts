@@ -1,5 +1,5 @@
 /** /proc/loadavg (node_exporter's loadavg collector). */
-import { gauge, type Sample } from '../../sample';
+import { gauge, type Sample } from '../../core/sample';
 import type { ProcReader } from './proc';
 
 const load1 = gauge('node_load1', '1m load average.');

@@ -3,7 +3,7 @@
  * fs.readFile and spawns nothing. Its submodule is imported directly to keep the bundle small
  * (the package's index pulls in every platform's code).
  */
-import { gauge, type Sample } from '../../sample';
+import { gauge, type Sample } from '../../core/sample';
 
 export interface SiMem {
   total: number;

@@ -1,5 +1,5 @@
 /** /proc/net/dev: bytes, packets, errors per interface (node_exporter's netdev collector). */
-import { counter, type Family, type Sample } from '../../sample';
+import { counter, type Family, type Sample } from '../../core/sample';
 import type { ProcReader } from './proc';
 
 const RECEIVE = ['bytes', 'packets', 'errs', 'drop', 'fifo', 'frame', 'compressed', 'multicast'];

@@ -1,5 +1,5 @@
 /** /proc/stat: CPU seconds by cpu and mode, boot time, forks, context switches (node_exporter's cpu and stat collectors). */
-import { counter, gauge, type Sample } from '../../sample';
+import { counter, gauge, type Sample } from '../../core/sample';
 import type { ProcReader } from './proc';
 
 // /proc/stat counts in USER_HZ, which Linux fixes at 100 for userspace ABI stability.

@@ -1,0 +1,25 @@
+import type { Sample } from './sample';
+
+/** One labelled batch: every sample of one cycle, taken at one time. */
+export interface Batch {
+  readonly samples: readonly Sample[];
+  readonly timestampMs: number;
+}
+
+export interface CloseOptions {
+  /** This node's series end now: the Pushgateway group is deleted, remote write sends staleness markers. */
+  deleteGroup: boolean;
+  /** When the process exits whatever happens (Date.now() ms): a sink fits its last requests before it. */
+  deadline?: number;
+}
+
+/**
+ * A sink owns its retries, its buffer and its auth. `send` rejects when the push failed, and
+ * once `close` has begun (nothing may reach the receiver after the node said goodbye).
+ */
+export interface Sink {
+  readonly name: string;
+  send(batch: Batch): Promise<void>;
+  /** On exit: flush what can be flushed before the deadline, then end this node's series if asked. */
+  close(opts: CloseOptions): Promise<void>;
+}

@@ -1,0 +1,39 @@
+/**
+ * Samples to Prometheus text exposition, serialised by prom-client. Values are set on a fresh
+ * Registry after collection (no I/O in prom-client collect hooks: one throwing hook would fail
+ * the whole exposition), so a series that disappeared is simply absent from the next PUT.
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Sample } from '../../core/sample';
+
+/** Groups samples by name; the first sample of a name fixes its HELP and TYPE. */
+export function groupByName(samples: readonly Sample[]): Map<string, Sample[]> {
+  const groups = new Map<string, Sample[]>();
+  for (const s of samples) {
+    const g = groups.get(s.name);
+    if (g) g.push(s);
+    else groups.set(s.name, [s]);
+  }
+  return groups;
+}
+
+export function toRegistry(samples: readonly Sample[]): Registry {
+  const registry = new Registry();
+  for (const [name, group] of groupByName(samples)) {
+    const first = group[0]!;
+    const labelNames = [...new Set(group.flatMap((s) => Object.keys(s.labels)))];
+    if (first.type === 'counter') {
+      const c = new Counter({ name, help: first.help, labelNames, registers: [registry] });
+      // Counter.inc refuses negatives; a counter sample is an absolute total, never negative.
+      for (const s of group) if (Number.isFinite(s.value)) c.inc(s.labels, Math.max(0, s.value));
+    } else {
+      const g = new Gauge({ name, help: first.help, labelNames, registers: [registry] });
+      for (const s of group) g.set(s.labels, s.value);
+    }
+  }
+  return registry;
+}
+
+export async function toPrometheusText(samples: readonly Sample[]): Promise<string> {
+  return toRegistry(samples).metrics();
+}

@@ -1,0 +1,223 @@
+/**
+ * Remote-write sink (Prometheus Remote-Write 1.0): each cycle becomes series (series.ts), is
+ * encoded (protobuf.ts) in chunks of at most --max-samples-per-send, appended to the disk queue
+ * (queue.ts), and the sender (sender.ts) drains the queue in order. `send` waits a bounded time
+ * for its own samples and rejects while the receiver fails, so the pipeline counts a failed
+ * push, but the samples stay queued and are sent when the receiver is back, even after a
+ * restart of the agent.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AxiosInstance } from 'axios';
+import { createHttpClient } from '../../http/client';
+import type { Logger } from '../../core/log';
+import type { AgentStats } from '../../core/stats';
+import { OutageLog, RepeatLog } from '../../core/outage';
+import { DROP_REASONS, diskErrors, oldestPending, pendingSamples, queueBytes, requestDuration, samplesTotal, type DropReasonLabel } from './metrics';
+import { encodeWriteRequest, type WireSeries } from './protobuf';
+import { DiskQueue, QueueLockedError, pidAlive, type QueuedRecord } from './queue';
+import { Sender } from './sender';
+import { SeriesTracker, chunk } from './series';
+import type { Batch, Sink } from '../../core/sink';
+import type { SinkEnv } from '../index';
+
+export class RemoteWriteError extends Error {}
+
+export interface RemoteWriteOptions {
+  url: string;
+  http: AxiosInstance;
+  logger: Logger;
+  stats: AgentStats;
+  job: string;
+  /** The `instance` label (the node name). */
+  instance?: string;
+  /** Parent directory; the queue lives in a subdirectory named after the URL. */
+  queueDir: string;
+  queueMaxBytes: number;
+  queueMaxAgeMs: number;
+  maxSamplesPerSend: number;
+  timeoutMs: number;
+  /**
+   * How long `send` waits for its samples before answering (default: timeout + 1 s). While a
+   * backlog drains, a longer wait would hold the whole cycle (and the other sinks' pushes).
+   */
+  sendWaitMs?: number;
+  random?: () => number;
+}
+
+/** One queue per receiver: the URL without credentials, hashed (it may hold a tenant or a path). */
+export function queueSubdir(url: string): string {
+  const u = new URL(url);
+  u.username = '';
+  u.password = '';
+  return 'remote-write-' + createHash('sha256').update(u.toString()).digest('hex').slice(0, 12);
+}
+
+/**
+ * Deletes private queues (`<sub>.<pid>`) of `once` runs that died while a daemon held the main
+ * queue: their samples are older than what the daemon has sent since, so Prometheus would
+ * refuse them as out of order anyway.
+ */
+function removeOrphans(parent: string, sub: string, logger: Logger): void {
+  try {
+    for (const name of readdirSync(parent)) {
+      if (!name.startsWith(`${sub}.`)) continue;
+      const pid = Number(name.slice(sub.length + 1));
+      if (!Number.isInteger(pid) || pid === process.pid || pidAlive(pid)) continue;
+      rmSync(path.join(parent, name), { recursive: true, force: true });
+      logger.info('removed the private remote-write queue of a process that is gone', { dir: path.join(parent, name) });
+    }
+  } catch {
+    /* best effort */
+  }
+}
+
+function openQueue(o: RemoteWriteOptions, onDrop: (reason: DropReasonLabel, n: number) => void): DiskQueue {
+  const sub = queueSubdir(o.url);
+  const base = { maxBytes: o.queueMaxBytes, maxAgeMs: o.queueMaxAgeMs, logger: o.logger, onDrop };
+  const dir = path.join(o.queueDir, sub);
+  try {
+    const queue = DiskQueue.open({ ...base, dir });
+    removeOrphans(o.queueDir, sub, o.logger);
+    return queue;
+  } catch (e) {
+    if (e instanceof QueueLockedError) {
+      // Another agent (a daemon while `once` runs) drains this queue: use a private one (removed when empty on close).
+      const own = `${dir}.${process.pid}`;
+      o.logger.warn('remote-write queue is in use by another agent process; using a private queue', { error: e.message, dir: own });
+      return DiskQueue.open({ ...base, dir: own });
+    }
+    const fallback = path.join(os.tmpdir(), `dbx-prom-agent-${process.getuid?.() ?? 'user'}`, sub);
+    o.logger.error('cannot open the remote-write queue directory; using the OS temp dir', {
+      dir,
+      fallback,
+      error: e instanceof Error ? e.message : String(e),
+    });
+    return DiskQueue.open({ ...base, dir: fallback });
+  }
+}
+
+export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
+  // Once per reason at warn, then at most every REMIND_EVERY_MS with the total since; the
+  // counter tells the rest.
+  const dropLogs = new Map<DropReasonLabel, RepeatLog>();
+  const drop = (reason: DropReasonLabel, n: number, fields: Record<string, unknown> = {}): void => {
+    if (n <= 0) return;
+    o.stats.inc(samplesTotal, { result: 'dropped', reason }, n);
+    let l = dropLogs.get(reason);
+    if (!l) dropLogs.set(reason, (l = new RepeatLog(o.logger, 'remote write dropped samples', 'warn')));
+    l.note({ reason, samples: n, ...fields }, n);
+  };
+  for (const result of ['sent', 'retried']) o.stats.inc(samplesTotal, { result }, 0);
+  for (const reason of DROP_REASONS) o.stats.inc(samplesTotal, { result: 'dropped', reason }, 0);
+
+  const queue = openQueue(o, (reason, n) => drop(reason, n));
+  const gauges = (): void => {
+    o.stats.set(pendingSamples, {}, queue.pendingSamples);
+    const oldest = queue.oldestTimestampMs;
+    o.stats.set(oldestPending, {}, oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+    o.stats.set(queueBytes, {}, queue.bytes);
+  };
+  gauges();
+  const sender = new Sender({
+    url: o.url,
+    http: o.http,
+    queue,
+    logger: o.logger,
+    maxSamplesPerSend: o.maxSamplesPerSend,
+    timeoutMs: o.timeoutMs,
+    random: o.random,
+    events: {
+      sent: (n) => o.stats.inc(samplesTotal, { result: 'sent' }, n),
+      retried: (n) => o.stats.inc(samplesTotal, { result: 'retried' }, n),
+      rejected: (n) => o.stats.inc(samplesTotal, { result: 'dropped', reason: 'rejected' }, n),
+      requestSeconds: (s) => o.stats.set(requestDuration, {}, s),
+      progress: gauges,
+    },
+  });
+  sender.start();
+
+  const tracker = new SeriesTracker({ job: o.job, instance: o.instance });
+  let closed = false;
+  let lastTimestampMs = 0;
+
+  // The disk refusing the queue is an outage of its own: said when it starts, when its cause
+  // changes and every REMIND_EVERY_MS while it lasts; the cycle's samples go from memory meanwhile.
+  const diskOutage = new OutageLog(o.logger, 'remote-write queue disk (samples are held in memory until sent)', 'warn');
+  o.stats.inc(diskErrors, {}, 0);
+
+  /** Encodes and queues series in chunks; returns the records. */
+  const enqueue = (series: WireSeries[], timestampMs: number): QueuedRecord[] => {
+    const records: QueuedRecord[] = [];
+    let refused: string | undefined;
+    for (const part of chunk(series, o.maxSamplesPerSend)) {
+      records.push(queue.append(timestampMs, part.length, encodeWriteRequest(part)));
+      if (queue.diskError !== undefined) {
+        refused = queue.diskError;
+        o.stats.inc(diskErrors);
+      }
+    }
+    // Recovered only when a whole cycle went to disk again.
+    if (refused !== undefined) diskOutage.failure(refused, { dir: queue.dir, memory_samples: queue.memoryOnlySamples });
+    else if (records.length > 0) diskOutage.success({ dir: queue.dir });
+    gauges();
+    sender.kick();
+    return records;
+  };
+
+  return {
+    name: 'remote_write',
+    async send(batch: Batch): Promise<void> {
+      if (closed) throw new RemoteWriteError('remote write is closed');
+      const cycle = tracker.cycle(batch.samples, batch.timestampMs);
+      lastTimestampMs = Math.max(lastTimestampMs, batch.timestampMs);
+      drop('invalid', cycle.invalid, { first: cycle.firstInvalid });
+      const records = enqueue(cycle.series, batch.timestampMs);
+      const result = await sender.waitFor(records, o.sendWaitMs ?? o.timeoutMs + 1000);
+      gauges();
+      if (!result.ok) throw new RemoteWriteError(`remote write failed: ${result.error}`);
+    },
+    async close({ deleteGroup, deadline = Date.now() + 5000 }): Promise<void> {
+      if (closed) return;
+      closed = true;
+      // Like a scrape whose target went away: end this node's series now rather than after
+      // Prometheus's 5-minute lookback. Not with --keep-on-exit, nor after `once`.
+      if (deleteGroup) {
+        const at = Math.max(Date.now(), lastTimestampMs + 1);
+        enqueue(tracker.endAll(at), at);
+      }
+      // What is not sent by then stays queued for the next start.
+      await sender.flush(Math.min(800, Math.max(0, deadline - Date.now() - 200)));
+      await sender.stop();
+      gauges();
+      const inMemory = queue.memoryOnlySamples;
+      if (queue.pendingSamples > inMemory)
+        o.logger.info('remote write: unsent samples stay queued for the next start', { samples: queue.pendingSamples - inMemory, dir: queue.dir });
+      // The disk refused these: they were only in memory, and go with the process.
+      if (inMemory > 0) o.logger.warn('remote write: unsent samples the disk refused are lost at exit', { samples: inMemory, dir: queue.dir });
+      // Nothing left: leave no files behind (the next start creates the queue again).
+      queue.close({ removeIfEmpty: true });
+    },
+  };
+}
+
+export function createRemoteWriteSink(env: SinkEnv, url: string): Sink {
+  const { config } = env;
+  return openRemoteWriteSink({
+    url,
+    http: createHttpClient(config, { timeoutMs: config.pushTimeoutMs }),
+    logger: env.logger,
+    stats: env.stats,
+    job: config.job,
+    instance: env.context.node,
+    queueDir: config.remoteWrite.queueDir,
+    queueMaxBytes: config.remoteWrite.queueMaxBytes,
+    queueMaxAgeMs: config.remoteWrite.queueMaxAgeMs,
+    maxSamplesPerSend: config.remoteWrite.maxSamplesPerSend,
+    timeoutMs: config.pushTimeoutMs,
+    // Behind a backlog, answer within a quarter interval: the samples stay queued in order.
+    sendWaitMs: Math.min(config.pushTimeoutMs + 1000, Math.max(1000, config.intervalMs / 4)),
+  });
+}

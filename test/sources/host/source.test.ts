@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import childProcess from 'node:child_process';
+import path from 'node:path';
+import { createHostSource } from '../../../agent/sources/host/source';
+import { log } from '../../../agent/core/log';
+import { FilesystemCollector } from '../../../agent/sources/host/filesystem';
+
+describe('sources/host', () => {
+  it('collects every node_exporter family from the live host', async () => {
+    const samples = await createHostSource({ logger: log }).collect(new Date());
+    const names = new Set(samples.map((s) => s.name));
+    for (const n of [
+      'node_cpu_seconds_total', 'node_memory_MemTotal_bytes', 'node_memory_MemAvailable_bytes', 'node_memory_MemFree_bytes',
+      'node_memory_Buffers_bytes', 'node_memory_Cached_bytes', 'node_memory_SwapTotal_bytes', 'node_memory_SwapFree_bytes',
+      'node_load1', 'node_load5', 'node_load15', 'node_filesystem_size_bytes', 'node_filesystem_avail_bytes',
+      'node_filesystem_free_bytes', 'node_network_receive_bytes_total', 'node_network_transmit_bytes_total',
+      'node_network_receive_errs_total', 'node_network_receive_packets_total', 'node_disk_read_bytes_total',
+      'node_disk_written_bytes_total', 'node_disk_io_time_seconds_total', 'node_boot_time_seconds', 'node_time_seconds',
+    ])
+      assert.ok(names.has(n), `missing ${n}`);
+    const failed = samples.filter((s) => s.name === 'node_scrape_collector_success' && s.value !== 1);
+    assert.deepEqual(failed, []);
+  });
+
+  it('starts no child process in a cycle', async () => {
+    // Every exec/execFile/spawn/fork goes through ChildProcess.prototype.spawn, even when a
+    // module captured `exec` at load time.
+    const proto = childProcess.ChildProcess.prototype as unknown as { spawn: (...a: unknown[]) => unknown };
+    const original = proto.spawn;
+    let spawned = 0;
+    proto.spawn = function (this: unknown, ...args: unknown[]) {
+      spawned++;
+      return original.apply(this, args);
+    };
+    try {
+      const src = createHostSource({ logger: log });
+      await src.collect(new Date());
+      await src.collect(new Date());
+      assert.equal(spawned, 0);
+      // The counter works: a real child process is seen.
+      await new Promise((resolve) => childProcess.execFile('true', resolve));
+      assert.equal(spawned, 1);
+    } finally {
+      proto.spawn = original;
+    }
+  });
+
+  it('reports a broken collector as a metric and keeps the others', async () => {
+    // A /proc root with only some files: cpu and loadavg work, netdev and diskstats fail.
+    const root = path.join(__dirname, '../../fixtures/proc');
+    const src = createHostSource({ logger: log, procRoot: root });
+    const samples = await src.collect(new Date());
+    const ok = (c: string) => samples.find((s) => s.name === 'node_scrape_collector_success' && s.labels.collector === c)?.value;
+    assert.equal(ok('cpu'), 1);
+    assert.equal(ok('loadavg'), 1);
+    assert.ok(samples.some((s) => s.name === 'node_load1' && s.value === 0.08));
+  });
+
+  it('skips a mount whose statfs hangs instead of piling up on it', async () => {
+    let calls = 0;
+    const read = async () => 'server:/export /mnt/nfs nfs4 rw 0 0\n/dev/sda1 /data ext4 rw 0 0\n';
+    const stat = (p: string) => {
+      calls++;
+      if (p === '/mnt/nfs') return new Promise<never>(() => undefined);
+      return Promise.resolve({ bsize: 1, blocks: 10, bfree: 5, bavail: 4, files: 1, ffree: 1 });
+    };
+    const fs = new FilesystemCollector(read, stat, 50);
+    const first = await fs.collect();
+    const err = (s: typeof first, mp: string) =>
+      s.find((x) => x.name === 'node_filesystem_device_error' && x.labels.mountpoint === mp)?.value;
+    assert.equal(err(first, '/mnt/nfs'), 1);
+    assert.equal(err(first, '/data'), 0);
+    assert.equal(calls, 2);
+    const second = await fs.collect();
+    assert.equal(err(second, '/mnt/nfs'), 1);
+    assert.equal(calls, 3, 'the stuck mount is not statted again');
+  });
+});
