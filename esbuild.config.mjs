@@ -35,8 +35,6 @@ await build({
   legalComments: 'none',
   banner: { js: '#!/usr/bin/env node' },
   define: { __AGENT_VERSION__: JSON.stringify(pkg.version) },
-  // systeminformation requires this macOS-only optional module; it is never loaded on Linux.
-  external: ['osx-temperature-sensor'],
   logLevel: 'warning',
 });
 chmodSync(tmpfile, 0o755);

@@ -6,6 +6,7 @@
 import { counter, gauge, type Labels, type Sample } from './core/sample';
 import { applyLabels } from './labels';
 import type { Logger } from './core/log';
+import { isolate, messageOf } from './core/isolate';
 import { OutageLog } from './core/outage';
 import type { AgentStats } from './core/stats';
 import type { CloseOptions, Sink } from './core/sink';
@@ -38,39 +39,22 @@ export class CollectionCutError extends Error {
   }
 }
 
-/**
- * Rejects when `signal` aborts, so a source that ignores its signal (or hangs in a sync-looking
- * read) cannot hold the cycle.
- */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  let onAbort: () => void = () => undefined;
-  const cut = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  return Promise.race([p, cut]).finally(() => signal.removeEventListener('abort', onAbort));
-}
-
 async function collectOne(
   src: Source,
   now: Date,
   signal: AbortSignal,
   outage: OutageLog | undefined,
 ): Promise<{ samples: Sample[]; result: SourceResult }> {
-  const started = performance.now();
-  try {
-    // The call itself may throw synchronously: keep it inside the try.
-    const samples = await untilAborted(Promise.resolve().then(() => src.collect(now, signal)), signal);
-    outage?.success();
-    return { samples, result: { source: src.name, ok: true, seconds: (performance.now() - started) / 1000 } };
-  } catch (e) {
-    const why = signal.aborted ? (signal.reason as Error) : e;
-    if (!(why instanceof CollectionCutError && why.stopping))
-      outage?.failure(why instanceof CollectionCutError ? new Error(`source ${src.name}: ${why.message}`) : why);
-    const error = why instanceof Error ? why.message : String(why);
-    return { samples: [], result: { source: src.name, ok: false, seconds: (performance.now() - started) / 1000, error } };
-  }
+  // Given up on when `signal` aborts, so a source that ignores its signal (or hangs in a
+  // sync-looking read) cannot hold the cycle.
+  const r = await isolate(() => src.collect(now, signal), {
+    signal,
+    outage,
+    describe: (why) =>
+      why instanceof CollectionCutError ? (why.stopping ? undefined : new Error(`source ${src.name}: ${why.message}`)) : why,
+  });
+  const result: SourceResult = { source: src.name, ok: r.ok, seconds: r.seconds, ...(r.ok ? {} : { error: messageOf(r.error) }) };
+  return { samples: r.value ?? [], result };
 }
 
 /**
@@ -95,9 +79,9 @@ export async function collectAll(
     Promise.all(list.map((src) => collectOne(src, now, signal, outages.get(src.name))));
   let settled: Awaited<ReturnType<typeof run>>;
   try {
-    const first = await run(sources.filter((s) => !s.last), cut.signal);
+    const first = await run(sources.filter((s) => !s.readsOthers), cut.signal);
     // The agent's own health is read from memory: it never waits, and must report a cut cycle too.
-    const last = await run(sources.filter((s) => s.last), NEVER);
+    const last = await run(sources.filter((s) => s.readsOthers), NEVER);
     settled = [...first, ...last];
   } finally {
     clearTimeout(timer);

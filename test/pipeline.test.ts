@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Pipeline } from '../agent/pipeline';
 import { AgentStats } from '../agent/core/stats';
 import { captureLogs, log } from '../agent/core/log';
+import { ExpectedOutage } from '../agent/core/outage';
 import { gauge, type Sample } from '../agent/core/sample';
 import type { Batch, Sink } from '../agent/core/sink';
 import type { Source } from '../agent/core/source';
@@ -179,7 +180,7 @@ describe('pipeline', () => {
   });
 
   it('logs at the level a failure asks for (Spark not up yet is info)', async () => {
-    const notUp = Object.assign(new Error('Spark is not up yet'), { outageLevel: 'info' as const });
+    const notUp = new ExpectedOutage('Spark is not up yet');
     const p = new Pipeline({
       sources: [source('spark', async () => { throw notUp; })],
       sinks: [],

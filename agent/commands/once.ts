@@ -16,7 +16,7 @@ export function onceCommand(): Command {
       throw new ConfigError('--pushgateway-url (DBX_PROM_PUSHGATEWAY_URL)', 'no sink: set it or --remote-write-url, or use --dry-run');
     const agent = createAgent(config, log, { dryRun });
     const result = await agent.cycle();
-    await agent.close({ deleteGroup: false });
+    await agent.close({ nodeLeaving: false });
     const failed = [...result.sinks].filter(([, ok]) => !ok).map(([name]) => name);
     if (failed.length > 0) {
       log.error('push failed', { sinks: failed });

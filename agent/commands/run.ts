@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { createAgent } from '../agent';
 import { ConfigError } from '../config';
+import { within } from '../core/isolate';
 import { log } from '../core/log';
 import { gauge } from '../core/sample';
 import { IntervalPolicy, Scheduler } from '../schedule';
@@ -21,17 +22,6 @@ const FINAL_CYCLE_MS = 1500;
 const FINAL_COLLECT_MS = 1000;
 /** A cycle that pushed this recently makes the final push needless. */
 const RECENT_PUSH_MS = 1000;
-
-/** Resolves with the value, or with `fallback` after `ms`. */
-function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(fallback), Math.max(0, ms));
-    p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      () => (clearTimeout(t), resolve(fallback)),
-    );
-  });
-}
 
 export function runCommand(): Command {
   const cmd = new Command('run').description('run as a daemon: collect on schedule and push');
@@ -74,17 +64,17 @@ export function runCommand(): Command {
         hard.unref();
         // The cycle in flight stops collecting at once; a push of it already on its way is the
         // sinks' to finish or abort when they close.
-        const settled = await within(scheduler.stop().then(() => true), FINAL_CYCLE_MS, false);
+        const settled = (await within(scheduler.stop(), FINAL_CYCLE_MS)).status !== 'late';
         // A final push, unless a cycle pushed moments ago or its push still hangs (that push is
         // the last word, and another would only queue behind it).
         const pushedAt = agent.pipeline.lastPushAt;
         // What is left once the DELETE's share (1.5 s) is kept back.
         const budget = Math.min(FINAL_COLLECT_MS + FINAL_CYCLE_MS, deadline - Date.now() - 1500);
         if (settled && budget > 200 && (pushedAt === undefined || Date.now() - pushedAt > RECENT_PUSH_MS))
-          await within(agent.cycle(new Date(), { collectMs: Math.min(FINAL_COLLECT_MS, budget / 2) }).then(() => undefined), budget, undefined);
+          await within(agent.cycle(new Date(), { collectMs: Math.min(FINAL_COLLECT_MS, budget / 2) }), budget);
         // A sink late for its deadline still gets a moment for its DELETE (and for saying
         // whether it was done); the hard exit above bounds it all.
-        await within(agent.close({ deleteGroup: !config.keepOnExit, deadline }), Math.max(deadline - Date.now(), 500) + 100, undefined);
+        await within(agent.close({ nodeLeaving: !config.keepOnExit, deadline }), Math.max(deadline - Date.now(), 500) + 100);
         clearTimeout(hard);
         resolve();
       };

@@ -11,6 +11,12 @@ import type { Fields, Logger } from './log';
 export const REMIND_EVERY_MS = 15 * 60_000;
 
 /**
+ * A failure that is expected for a while (a dependency still starting): its outage is logged at
+ * info instead of the log's own level.
+ */
+export class ExpectedOutage extends Error {}
+
+/**
  * What kind of failure a message describes, so that a changed cause is told apart from the
  * same cause with other details: an HTTP status, else an error code, else the text with its
  * numbers (durations, byte counts) left out.
@@ -61,10 +67,9 @@ export class OutageLog {
 
   failure(err: unknown, fields: Fields = {}): void {
     const message = err instanceof Error ? err.message : String(err);
-    // An error may say how loud it is: "Spark is not up yet" is expected in a cluster's first
-    // minutes and is logged at info, while a Spark answering garbage is a warning.
-    const asked = (err as { outageLevel?: unknown } | null)?.outageLevel;
-    const level = asked === 'info' || asked === 'warn' || asked === 'error' ? asked : this.level;
+    // "Spark is not up yet" is expected in a cluster's first minutes and is logged at info,
+    // while a Spark answering garbage is a warning.
+    const level = err instanceof ExpectedOutage ? 'info' : this.level;
     const now = this.pace.now();
     const cause = causeOf(message);
     if (this.failures === 0) {

@@ -7,8 +7,12 @@ export interface Batch {
 }
 
 export interface CloseOptions {
-  /** This node's series end now: the Pushgateway group is deleted, remote write sends staleness markers. */
-  deleteGroup: boolean;
+  /**
+   * This node is going away for good (the agent stops, not --keep-on-exit, not after `once`):
+   * its series end now. Each sink says so its own way: the Pushgateway deletes the node's group,
+   * remote write sends staleness markers.
+   */
+  nodeLeaving: boolean;
   /** When the process exits whatever happens (Date.now() ms): a sink fits its last requests before it. */
   deadline?: number;
 }
@@ -20,6 +24,6 @@ export interface CloseOptions {
 export interface Sink {
   readonly name: string;
   send(batch: Batch): Promise<void>;
-  /** On exit: flush what can be flushed before the deadline, then end this node's series if asked. */
+  /** On exit: flush what can be flushed before the deadline, then end this node's series if it is leaving. */
   close(opts: CloseOptions): Promise<void>;
 }

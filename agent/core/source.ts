@@ -4,10 +4,10 @@ import type { Sample } from './sample';
 export interface Source {
   readonly name: string;
   /**
-   * Collected after the others: the agent's own health must include what the other sources
-   * recorded in this cycle (e.g. series dropped by the executor cap).
+   * It reports what the other sources recorded in this cycle (the agent's own health: series
+   * dropped by the executor cap, say), so it is collected after them, and never cut.
    */
-  readonly last?: boolean;
+  readonly readsOthers?: boolean;
   /**
    * `signal` aborts when the cycle's collection deadline passes or the agent stops: a source
    * with requests in flight should abort them (the pipeline stops waiting either way).

@@ -5,23 +5,9 @@
  * inherit the init script's env, so the init script writes these into the agent's env file.
  */
 import os from 'node:os';
+import type { DatabricksContext } from '../core/context';
 
-export type Role = 'driver' | 'worker';
-
-export interface DatabricksContext {
-  onDatabricks: boolean;
-  clusterId: string;
-  clusterName: string;
-  node: string;
-  nodeIp: string;
-  role: Role;
-  instanceType: string;
-  driverIp: string;
-  isJobCluster: boolean;
-  runtimeVersion: string;
-  jobId?: string;
-  runId?: string;
-}
+export type { DatabricksContext, Role } from '../core/context';
 
 export interface HostFacts {
   hostname: string;

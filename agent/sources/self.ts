@@ -15,7 +15,7 @@ const startTime = Date.now() / 1000 - process.uptime();
 export function createSelfSource(stats: AgentStats): Source {
   return {
     name: 'self',
-    last: true,
+    readsOthers: true,
     async collect(): Promise<Sample[]> {
       const u = process.cpuUsage();
       const m = process.memoryUsage();

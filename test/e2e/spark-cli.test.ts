@@ -100,7 +100,7 @@ describe('spark source through the bundle (once --dry-run)', function () {
     const r = await once(['--driver-env-file', path.join(dir, 'not-yet.sh')]);
     assert.equal(r.code, 0);
     assert.equal(value(series(r.stdout), 'dbx_agent_source_up', { source: 'spark' }), 0);
-    // SparkNotUpError carries outageLevel 'info': the pipeline's outage log decides the level.
+    // SparkNotUpError is an ExpectedOutage: the pipeline's outage log decides the level.
     const lines = logLines(r).filter((l) => /Spark UI not found yet/.test(`${l.msg} ${l.error ?? ''}`));
     assert.equal(lines.length, 1, r.stderr);
     assert.match(String(lines[0]!.error), /no CONF_UI_PORT in .*not-yet\.sh and no Spark REST API on port 40001, 4040 of 127\.0\.0\.1/);

@@ -6,6 +6,7 @@
  */
 import type { AxiosInstance } from 'axios';
 import type { Logger } from '../../core/log';
+import { within } from '../../core/isolate';
 import { OutageLog } from '../../core/outage';
 import { toPrometheusText } from './exposition';
 import { describeHttpError } from '../../http/client';
@@ -50,12 +51,7 @@ export function createPushgatewaySink(o: PushgatewaySinkOptions): Sink {
   const settleInFlight = async (until: number): Promise<void> => {
     if (inFlight.size === 0) return;
     const all = Promise.all([...inFlight].map((p) => p.done));
-    let timer: NodeJS.Timeout | undefined;
-    const late = await Promise.race([
-      all.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, until - Date.now())))),
-    ]);
-    clearTimeout(timer);
+    const late = (await within(all, until - Date.now())).status === 'late';
     if (!late) return;
     o.logger.warn('a push to the Pushgateway still hangs at exit: aborted', { url: o.url, pushes: inFlight.size });
     for (const p of inFlight) p.abort.abort();
@@ -73,9 +69,9 @@ export function createPushgatewaySink(o: PushgatewaySinkOptions): Sink {
       void entry.done.then(() => inFlight.delete(entry));
       return p;
     },
-    async close({ deleteGroup, deadline = Date.now() + 5000 }): Promise<void> {
+    async close({ nodeLeaving, deadline = Date.now() + 5000 }): Promise<void> {
       closing = true;
-      if (!deleteGroup) {
+      if (!nodeLeaving) {
         // The group stays as the last PUT leaves it: let that PUT finish if it can.
         await settleInFlight(deadline);
         return;

@@ -179,12 +179,12 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
       gauges();
       if (!result.ok) throw new RemoteWriteError(`remote write failed: ${result.error}`);
     },
-    async close({ deleteGroup, deadline = Date.now() + 5000 }): Promise<void> {
+    async close({ nodeLeaving, deadline = Date.now() + 5000 }): Promise<void> {
       if (closed) return;
       closed = true;
       // Like a scrape whose target went away: end this node's series now rather than after
       // Prometheus's 5-minute lookback. Not with --keep-on-exit, nor after `once`.
-      if (deleteGroup) {
+      if (nodeLeaving) {
         const at = Math.max(Date.now(), lastTimestampMs + 1);
         enqueue(tracker.endAll(at), at);
       }

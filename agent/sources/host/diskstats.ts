@@ -1,6 +1,7 @@
 /** /proc/diskstats: bytes and time per block device (node_exporter's diskstats collector). */
 import { counter, gauge, type Sample } from '../../core/sample';
 import type { ProcReader } from './proc';
+import type { HostCollector } from './collector';
 
 // node_exporter's default --collector.diskstats.device-exclude (1.6+, which also drops zram): partitions, loop and ram devices.
 const EXCLUDE = /^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$/;
@@ -51,3 +52,10 @@ export function diskSamples(disks: DiskStat[]): Sample[] {
 export async function collectDiskstats(read: ProcReader): Promise<Sample[]> {
   return diskSamples(parseDiskstats(await read('proc/diskstats')));
 }
+
+export const diskstats: HostCollector = {
+  name: 'diskstats',
+  defaultOn: true,
+  help: 'disk I/O counters from /proc/diskstats',
+  create: (read) => () => collectDiskstats(read),
+};

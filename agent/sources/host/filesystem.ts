@@ -1,7 +1,9 @@
 /** Mounted filesystems: size, free, avail, inodes (node_exporter's filesystem collector). */
 import { statfs } from 'node:fs/promises';
 import { gauge, type Sample } from '../../core/sample';
+import { within } from '../../core/isolate';
 import type { ProcReader } from './proc';
+import type { HostCollector } from './collector';
 
 // node_exporter 1.5 defaults (--collector.filesystem.mount-points-exclude / fs-types-exclude).
 const MOUNT_EXCLUDE = /^\/(dev|proc|run\/credentials\/.+|sys|var\/lib\/docker\/.+|var\/lib\/containers\/storage\/.+)($|\/)/;
@@ -97,22 +99,23 @@ export class FilesystemCollector {
 
   private async statOne(m: Mount): Promise<Sample[]> {
     if (this.stuck.has(m.mountpoint)) return filesystemSamples(m, undefined);
-    let timer: NodeJS.Timeout | undefined;
     const pending = this.stat(m.mountpoint);
-    const timeout = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => {
-        this.stuck.add(m.mountpoint);
-        pending.finally(() => this.stuck.delete(m.mountpoint)).catch(() => undefined);
-        resolve(undefined);
-      }, this.timeoutMs);
-      timer.unref();
-    });
-    try {
-      return filesystemSamples(m, await Promise.race([pending, timeout]));
-    } catch {
-      return filesystemSamples(m, undefined);
-    } finally {
-      clearTimeout(timer);
+    const r = await within(pending, this.timeoutMs);
+    if (r.status === 'late') {
+      // A hung NFS mount: not asked again until the stat in flight returns.
+      this.stuck.add(m.mountpoint);
+      pending.finally(() => this.stuck.delete(m.mountpoint)).catch(() => undefined);
     }
+    return filesystemSamples(m, r.status === 'done' ? r.value : undefined);
   }
 }
+
+export const filesystem: HostCollector = {
+  name: 'filesystem',
+  defaultOn: true,
+  help: 'size and free space of the mounted filesystems (statfs)',
+  create: (read) => {
+    const fs = new FilesystemCollector(read);
+    return () => fs.collect();
+  },
+};

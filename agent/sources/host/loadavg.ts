@@ -1,6 +1,7 @@
 /** /proc/loadavg (node_exporter's loadavg collector). */
 import { gauge, type Sample } from '../../core/sample';
 import type { ProcReader } from './proc';
+import type { HostCollector } from './collector';
 
 const load1 = gauge('node_load1', '1m load average.');
 const load5 = gauge('node_load5', '5m load average.');
@@ -16,3 +17,10 @@ export async function collectLoadavg(read: ProcReader): Promise<Sample[]> {
   const [a, b, c] = parseLoadavg(await read('proc/loadavg'));
   return [load1({}, a), load5({}, b), load15({}, c)];
 }
+
+export const loadavg: HostCollector = {
+  name: 'loadavg',
+  defaultOn: true,
+  help: 'load averages from /proc/loadavg',
+  create: (read) => () => collectLoadavg(read),
+};

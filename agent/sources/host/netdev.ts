@@ -1,6 +1,7 @@
 /** /proc/net/dev: bytes, packets, errors per interface (node_exporter's netdev collector). */
 import { counter, type Family, type Sample } from '../../core/sample';
 import type { ProcReader } from './proc';
+import type { HostCollector } from './collector';
 
 const RECEIVE = ['bytes', 'packets', 'errs', 'drop', 'fifo', 'frame', 'compressed', 'multicast'];
 const TRANSMIT = ['bytes', 'packets', 'errs', 'drop', 'fifo', 'colls', 'carrier', 'compressed'];
@@ -37,3 +38,10 @@ export async function collectNetDev(read: ProcReader): Promise<Sample[]> {
     for (const [k, v] of Object.entries(d.stats)) out.push(families.get(k)!({ device: d.device }, v));
   return out;
 }
+
+export const netdev: HostCollector = {
+  name: 'netdev',
+  defaultOn: true,
+  help: 'network interface counters from /proc/net/dev',
+  create: (read) => () => collectNetDev(read),
+};

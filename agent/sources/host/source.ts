@@ -5,15 +5,12 @@
  */
 import { gauge, type Sample } from '../../core/sample';
 import type { Logger } from '../../core/log';
+import { isolate, messageOf } from '../../core/isolate';
 import { OutageLog } from '../../core/outage';
 import type { Source } from '../../core/source';
+import { NoDataError, type HostCollector } from './collector';
+import { COLLECTORS } from './collectors';
 import { procReader } from './proc';
-import { collectStat } from './stat';
-import { collectLoadavg } from './loadavg';
-import { collectMeminfo } from './meminfo';
-import { collectNetDev } from './netdev';
-import { collectDiskstats } from './diskstats';
-import { FilesystemCollector } from './filesystem';
 
 const success = gauge('node_scrape_collector_success', 'node_exporter: Whether a collector succeeded.');
 const duration = gauge('node_scrape_collector_duration_seconds', 'node_exporter: Duration of a collector scrape.');
@@ -21,43 +18,34 @@ const time = gauge('node_time_seconds', 'System time in seconds since epoch (197
 
 export interface HostSourceOptions {
   logger: Logger;
-  /** Root for /proc (tests point it at fixtures). */
+  /** Root for /proc and /sys (tests point it at fixtures). */
   procRoot?: string;
+  /** The collectors to run (default: those on by default). */
+  collectors?: readonly HostCollector[];
 }
-
-type Collect = () => Promise<Sample[]>;
 
 export function createHostSource(opts: HostSourceOptions): Source {
   const read = procReader(opts.procRoot);
-  const fs = new FilesystemCollector(read);
-  const collectors: [string, Collect][] = [
-    ['cpu', () => collectStat(read)],
-    ['loadavg', () => collectLoadavg(read)],
-    ['meminfo', () => collectMeminfo()],
-    ['netdev', () => collectNetDev(read)],
-    ['diskstats', () => collectDiskstats(read)],
-    ['filesystem', () => fs.collect()],
-  ];
-  const outages = new Map(collectors.map(([name]) => [name, new OutageLog(opts.logger, `host collector ${name}`, 'warn')]));
-
+  const collectors = (opts.collectors ?? COLLECTORS.filter((c) => c.defaultOn)).map((c) => ({
+    name: c.name,
+    run: c.create(read),
+    outage: new OutageLog(opts.logger, `host collector ${c.name}`, 'warn'),
+  }));
   return {
     name: 'host',
     async collect(now: Date): Promise<Sample[]> {
       const results = await Promise.all(
-        collectors.map(async ([name, run]) => {
-          const started = performance.now();
-          let samples: Sample[] = [];
-          let ok = 1;
-          try {
-            samples = await run();
-            outages.get(name)!.success();
-          } catch (e) {
-            ok = 0;
-            outages.get(name)!.failure(e);
-          }
-          const l = { collector: name };
-          samples.push(success(l, ok), duration(l, (performance.now() - started) / 1000));
-          return samples;
+        collectors.map(async (c) => {
+          const r = await isolate(c.run, {
+            outage: c.outage,
+            describe: (e) => {
+              if (!(e instanceof NoDataError)) return e;
+              opts.logger.debug(`host collector ${c.name}: no data`, { error: messageOf(e) });
+              return undefined;
+            },
+          });
+          const l = { collector: c.name };
+          return [...(r.value ?? []), success(l, r.ok ? 1 : 0), duration(l, r.seconds)];
         }),
       );
       return [...results.flat(), time({}, now.getTime() / 1000)];

@@ -1,6 +1,7 @@
 /** /proc/stat: CPU seconds by cpu and mode, boot time, forks, context switches (node_exporter's cpu and stat collectors). */
 import { counter, gauge, type Sample } from '../../core/sample';
 import type { ProcReader } from './proc';
+import type { HostCollector } from './collector';
 
 // /proc/stat counts in USER_HZ, which Linux fixes at 100 for userspace ABI stability.
 const USER_HZ = 100;
@@ -70,3 +71,10 @@ export function statSamples(stat: ProcStat): Sample[] {
 export async function collectStat(read: ProcReader): Promise<Sample[]> {
   return statSamples(parseProcStat(await read('proc/stat')));
 }
+
+export const cpu: HostCollector = {
+  name: 'cpu',
+  defaultOn: true,
+  help: 'CPU time by mode, context switches, boot time from /proc/stat',
+  create: (read) => () => collectStat(read),
+};

@@ -13,7 +13,7 @@
  */
 import type { Labels, Sample } from '../../core/sample';
 import { gauge } from '../../core/sample';
-import { OutageLog } from '../../core/outage';
+import { ExpectedOutage, OutageLog } from '../../core/outage';
 import { seriesDropped } from './series-dropped';
 import { createSparkClient, SparkRequestError, type SparkClient } from './client';
 import { SparkDiscovery } from './discovery';
@@ -38,9 +38,7 @@ const driverHeapUsed = gauge('spark_driver_jvm_heap_used_bytes', "Driver JVM hea
 const driverHeapMax = gauge('spark_driver_jvm_heap_max_bytes', "Driver JVM maximum heap (young + old max capacity, as jstat -gc), in bytes, from the JVM's hsperfdata file.");
 
 /** Spark is not up yet or runs no application: expected at cluster start, logged at info. */
-export class SparkNotUpError extends Error {
-  /** Read by the pipeline's outage log (a quiet, expected outage). */
-  readonly outageLevel = 'info' as const;
+export class SparkNotUpError extends ExpectedOutage {
   constructor(message: string) {
     super(message);
     this.name = 'SparkNotUpError';

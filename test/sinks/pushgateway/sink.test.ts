@@ -83,7 +83,7 @@ describe('sinks/pushgateway (real Pushgateway)', function () {
     await sink.send({ samples: [executorMemory({ executor_id: '1' }, 11)], timestampMs: Date.now() });
     series = (await pushgatewaySeries(pg.url)).filter((s) => s.name === 'test_executor_memory_used_bytes');
     assert.deepEqual(series.map((s) => [s.labels.executor_id, s.value]), [['1', 11]]);
-    await sink.close({ deleteGroup: true });
+    await sink.close({ nodeLeaving: true });
     assert.deepEqual((await pushgatewaySeries(pg.url)).filter((s) => s.group.node === 'n1'), []);
   });
 

@@ -114,7 +114,7 @@ describe('sinks/remote-write', function () {
     restore = captureLogs((l) => logs.push(l));
   });
   afterEach(async () => {
-    for (const s of sinks) await s.close({ deleteGroup: false });
+    for (const s of sinks) await s.close({ nodeLeaving: false });
     restore();
     if (process.env.RW_DEBUG) console.log(logs.join('\n'));
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -227,7 +227,7 @@ describe('sinks/remote-write', function () {
       const said = logs.filter((l) => l.includes('remote-write queue disk'));
       assert.equal(said.length, 1, said.join('\n'));
       assert.match(said[0]!, /"level":"warn".*ENOSPC/);
-      await sink.close({ deleteGroup: false, deadline: Date.now() + 500 });
+      await sink.close({ nodeLeaving: false, deadline: Date.now() + 500 });
       assert.ok(logs.some((l) => /unsent samples the disk refused are lost at exit.*"samples":2/.test(l)), logs.join('\n'));
     } finally {
       (fs as { writeSync: unknown }).writeSync = original;
@@ -284,7 +284,7 @@ describe('sinks/remote-write', function () {
     dirs.push(dir);
     const first = open(rx.url, { queueDir: dir });
     await assert.rejects(first.send({ samples: [value({ a: 'x' }, 11)], timestampMs: T + 1000 }), /ECONNREFUSED/);
-    await first.close({ deleteGroup: false });
+    await first.close({ nodeLeaving: false });
     assert.ok(logs.some((l) => l.includes('stay queued')));
     assert.equal(stats.get(pendingSamples), 1);
 
@@ -303,13 +303,13 @@ describe('sinks/remote-write', function () {
     try {
       const sink = open(rx.url);
       await sink.send({ samples: [value({ a: '1' }, 1), value({ a: '2' }, 2)], timestampMs: T });
-      await sink.close({ deleteGroup: true });
+      await sink.close({ nodeLeaving: true });
       const markers = samplesOf(rx.received.slice(1));
       assert.deepEqual(markers.map((m) => [m.labels.a, m.stale]), [['1', true], ['2', true]]);
       assert.ok(markers.every((m) => m.t > T));
       const kept = open(rx.url);
       await kept.send({ samples: [value({ a: '3' }, 3)], timestampMs: T + 5000 });
-      await kept.close({ deleteGroup: false });
+      await kept.close({ nodeLeaving: false });
       assert.equal(rx.received.length, 3);
     } finally {
       await rx.close();
@@ -380,14 +380,14 @@ describe('sinks/remote-write', function () {
       assert.ok(existsSync(`${qdir}.${process.pid}`));
       assert.ok(logs.some((l) => l.includes('in use by another agent')));
       await sink.send({ samples: [value({}, 1)], timestampMs: T });
-      await sink.close({ deleteGroup: false });
+      await sink.close({ nodeLeaving: false });
       assert.equal(existsSync(`${qdir}.${process.pid}`), false);
       assert.equal(rx.received.length, 1);
       // A private queue whose process is gone is removed when the main queue is next opened.
       rmSync(path.join(qdir, 'lock'));
       const dead = Number(spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).stdout.trim());
       mkdirSync(`${qdir}.${dead}`);
-      await open(rx.url, { queueDir: dir }).close({ deleteGroup: false });
+      await open(rx.url, { queueDir: dir }).close({ nodeLeaving: false });
       assert.equal(existsSync(`${qdir}.${dead}`), false);
     } finally {
       await rx.close();

@@ -6,7 +6,7 @@ import { parseLoadavg } from '../../../agent/sources/host/loadavg';
 import { parseNetDev } from '../../../agent/sources/host/netdev';
 import { diskSamples, parseDiskstats } from '../../../agent/sources/host/diskstats';
 import { filesystemSamples, parseMounts } from '../../../agent/sources/host/filesystem';
-import { memorySamples } from '../../../agent/sources/host/meminfo';
+import { memorySamples, parseMeminfo } from '../../../agent/sources/host/meminfo';
 
 const fixture = (p: string): string => readFileSync(path.join(__dirname, '../../fixtures/proc/proc', p), 'utf8');
 const value = (samples: { name: string; labels: Record<string, string>; value: number }[], name: string, labels: Record<string, string> = {}) =>
@@ -77,12 +77,9 @@ describe('sources/host parsers', () => {
   });
 
   it('meminfo: node_exporter names in bytes; absent fields left out', () => {
-    const s = memorySamples({
-      total: 8e9, free: 1e9, available: 4e9, buffers: 1e8, cached: 2e9, slab: 3e8, reclaimable: 2e8,
-      swaptotal: 0, swapfree: 0, dirty: null, writeback: 4096,
-    });
-    assert.equal(value(s, 'node_memory_MemTotal_bytes'), 8e9);
-    assert.equal(value(s, 'node_memory_MemAvailable_bytes'), 4e9);
+    const s = memorySamples(parseMeminfo(fixture('meminfo')));
+    assert.equal(value(s, 'node_memory_MemTotal_bytes'), 7812500 * 1024);
+    assert.equal(value(s, 'node_memory_MemAvailable_bytes'), 3906250 * 1024);
     assert.equal(value(s, 'node_memory_SwapTotal_bytes'), 0);
     assert.equal(value(s, 'node_memory_Dirty_bytes'), undefined);
     assert.equal(value(s, 'node_memory_Writeback_bytes'), 4096);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { buildConfig, type FlagValues } from '../../../agent/config';
 import { parseContext } from '../../../agent/databricks/context';
 import { log } from '../../../agent/core/log';
+import { ExpectedOutage } from '../../../agent/core/outage';
 import { Pipeline } from '../../../agent/pipeline';
 import type { Sample } from '../../../agent/core/sample';
 import { seriesDropped } from '../../../agent/sources/spark/series-dropped';
@@ -214,7 +215,7 @@ describe('sources/spark', () => {
     const src = makeSource({ driverEnvFile: envFile }, { probePorts: [await freePort()] });
     const e = await rejection(src.collect(new Date()));
     assert.ok(e instanceof SparkNotUpError);
-    assert.equal(e.outageLevel, 'info');
+    assert.ok(e instanceof ExpectedOutage, 'an expected outage: logged at info');
     assert.match(e.message, /Spark UI not found yet .*no CONF_UI_PORT in .*driver-env\.sh/);
     writeFileSync(envFile, `CONF_UI_PORT=${spark.port}\n`);
     const samples = await src.collect(new Date());
