@@ -1,5 +1,7 @@
 /** Assembles the pipeline for one node: context, sources, labels, sinks, self metrics. */
 import type { Config } from './config';
+import type { ComponentEnv } from './core/component';
+import { createHttpClient } from './http/client';
 import { readContext, type DatabricksContext } from './databricks/context';
 import { SERIES_LABELS, nodeLabels } from './labels';
 import type { Logger } from './core/log';
@@ -18,6 +20,20 @@ import { ActivityDetector } from './activity';
  */
 export function collectionDeadlineMs(intervalMs: number): number {
   return Math.max(500, Math.floor(intervalMs / 2));
+}
+
+/** What every component is handed: the node, the log, the counters and HTTP clients with the configured TLS and auth. */
+export function componentEnv(config: Config, context: DatabricksContext, logger: Logger, stats: AgentStats): ComponentEnv {
+  return {
+    context,
+    logger,
+    stats,
+    job: config.job,
+    intervalMs: config.intervalMs,
+    pushTimeoutMs: config.pushTimeoutMs,
+    env: config.env,
+    http: (o) => createHttpClient(config, o),
+  };
 }
 
 export interface Agent {
@@ -43,9 +59,9 @@ export function createAgent(config: Config, logger: Logger, opts: { dryRun: bool
     if (SERIES_LABELS.has(name))
       logger.warn(`--labels ${name}=… is also a label of the agent's own series (${SERIES_LABELS.get(name)}): there their own value wins; choose another name to have it everywhere`);
   const stats = new AgentStats();
-  const env = { config, context, logger, stats };
-  const sources = createSources(env);
-  const sinks = createSinks(env, opts);
+  const env = componentEnv(config, context, logger, stats);
+  const sources = createSources(config.sources, config.source, env);
+  const sinks = createSinks(config.sinks, env, opts);
   const pipeline = new Pipeline({
     sources,
     sinks,

@@ -25,11 +25,14 @@ describe('config', () => {
     assert.equal(c.intervalMs, 15_000);
     assert.equal(c.idleIntervalMs, 60_000);
     assert.deepEqual(c.sources, ['host', 'spark', 'self']);
-    assert.equal(c.spark.timeoutMs, 5000);
-    assert.equal(c.spark.driverEnvFile, '/tmp/driver-env.sh');
-    assert.equal(c.remoteWrite.maxSamplesPerSend, 2000);
-    assert.equal(c.remoteWrite.queueMaxAgeMs, 2 * 3600_000);
+    assert.equal(c.source.spark.timeoutMs, 5000);
+    assert.equal(c.source.spark.driverEnvFile, '/tmp/driver-env.sh');
     assert.equal(c.tls.insecureSkipVerify, false);
+    // No sink is configured by default; a configured one gets its defaults.
+    assert.deepEqual(c.sinks, {});
+    const rw = buildConfig({ remoteWriteUrl: 'http://127.0.0.1:9090/api/v1/write' }, {}).sinks.remote_write!;
+    assert.equal(rw.maxSamplesPerSend, 2000);
+    assert.equal(rw.queueMaxAgeMs, 2 * 3600_000);
   });
 
   it('takes a flag over env over the env file over the default', () => {
@@ -81,7 +84,7 @@ describe('config', () => {
     assert.match(configError(() => buildConfig({ sparkUrl: 'http://127.0.0.1:4040?a' }, {})).message, /--spark-url.*\?query/);
     assert.match(configError(() => buildConfig({ remoteWriteUrl: 'http://127.0.0.1:9090/api/v1/write#x' }, {})).message, /--remote-write-url.*#fragment/);
     // VictoriaMetrics takes `?extra_label=`: a remote-write URL may carry a query.
-    assert.equal(buildConfig({ remoteWriteUrl: 'http://127.0.0.1:8428/api/v1/write?extra_label=a=b' }, {}).remoteWriteUrl, 'http://127.0.0.1:8428/api/v1/write?extra_label=a=b');
+    assert.equal(buildConfig({ remoteWriteUrl: 'http://127.0.0.1:8428/api/v1/write?extra_label=a=b' }, {}).sinks.remote_write?.url, 'http://127.0.0.1:8428/api/v1/write?extra_label=a=b');
   });
 
   it('leaves out a --labels key with an empty value', () => {

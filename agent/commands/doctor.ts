@@ -8,7 +8,7 @@ import { ConfigError } from '../config';
 import { log } from '../core/log';
 import { withAgentOptions, loadConfig } from './options';
 import { runDoctor, describeConfig } from '../doctor/index';
-import { failed, fail, formatResults, ok } from '../doctor/check';
+import { failed, fail, formatResults, ok } from '../core/check';
 
 export function doctorCommand(): Command {
   const cmd = new Command('doctor').description('check config, Databricks context, Spark API, endpoints, TLS and auth; exit 1 on any failure');

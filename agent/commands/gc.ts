@@ -7,7 +7,10 @@
  */
 import { Command, Option } from 'commander';
 import type { AxiosInstance } from 'axios';
-import { ConfigError, type Config } from '../config';
+import { CORE_OPTIONS, ConfigError, type Config } from '../config';
+import { AUTH_OPTIONS } from '../http/auth/index';
+import { TLS_OPTIONS } from '../http/tls-options';
+import { pushgateway } from '../sinks/pushgateway/index';
 import { parseDuration, formatDuration } from '../core/duration';
 import { createHttpClient, describeHttpError } from '../http/client';
 import { log } from '../core/log';
@@ -58,7 +61,7 @@ export interface GcOptions {
 }
 
 async function collectStale(http: AxiosInstance, config: Config, o: GcOptions): Promise<StaleGroup[]> {
-  const res = await http.get<unknown>(`${config.pushgatewayUrl}/api/v1/metrics`, { responseType: 'json' });
+  const res = await http.get<unknown>(`${pushgatewayUrl(config)}/api/v1/metrics`, { responseType: 'json' });
   const groups = parseGroups(res.data);
   const stale = staleGroups(groups, {
     nowSeconds: serverNowSeconds(res.headers['date']),
@@ -76,7 +79,7 @@ export async function runGc(config: Config, o: GcOptions, out: (line: string) =>
   try {
     stale = await collectStale(http, config, o);
   } catch (e) {
-    log.error('cannot read Pushgateway groups', { url: config.pushgatewayUrl, error: describeHttpError(e) });
+    log.error('cannot read Pushgateway groups', { url: pushgatewayUrl(config), error: describeHttpError(e) });
     return 1;
   }
   let failed = 0;
@@ -104,7 +107,7 @@ export async function runGc(config: Config, o: GcOptions, out: (line: string) =>
       continue;
     }
     try {
-      await http.delete(config.pushgatewayUrl + groupDeletePath(group.labels));
+      await http.delete(pushgatewayUrl(config) + groupDeletePath(group.labels));
       out(`deleted ${what}`);
     } catch (e) {
       failed++;
@@ -126,24 +129,26 @@ export async function runGc(config: Config, o: GcOptions, out: (line: string) =>
  * The agent options gc takes: where the Pushgateway is and how to reach it (the same auth and
  * TLS flags as the agent, so one env file serves both), and --job to pick the agent's groups.
  */
-const GC_OPTION_KEYS = new Set([
-  'pushgatewayUrl', 'job', 'pushTimeout', 'logLevel', 'settingsFile', 'idleInterval',
-  'bearerTokenFile', 'bearerToken', 'basicAuthUser', 'basicAuthPasswordFile', 'basicAuthPassword',
-  'oauth2TokenUrl', 'oauth2ClientId', 'oauth2ClientSecretFile', 'oauth2ClientSecret', 'oauth2Scopes',
-  'oauth2Audience', 'oauth2Params', 'oauth2AuthMethod',
-  'caFile', 'certFile', 'keyFile', 'tlsServerName', 'insecureSkipVerify', 'allowInsecureHttp',
+const GC_OPTIONS = new Set([
+  ...CORE_OPTIONS.filter((o) => ['job', 'pushTimeout', 'logLevel', 'settingsFile', 'idleInterval', 'allowInsecureHttp'].includes(o.key)),
+  ...pushgateway.options,
+  ...AUTH_OPTIONS,
+  ...TLS_OPTIONS,
 ]);
+
+/** gc runs only where a Pushgateway is configured (checked before). */
+const pushgatewayUrl = (config: Config): string => config.sinks.pushgateway!.url;
 
 export function gcCommand(): Command {
   const cmd = new Command('gc')
     .description('delete Pushgateway groups of --job whose last push is older than --max-age')
     .addOption(new Option('--max-age <duration>', `delete groups not pushed for this long [DBX_PROM_MAX_AGE] (default: ${DEFAULT_MAX_AGE})`))
     .option('--dry-run', 'print the groups that would be deleted, delete nothing');
-  withAgentOptions(cmd, GC_OPTION_KEYS).action(async () => {
+  withAgentOptions(cmd, GC_OPTIONS).action(async () => {
     const config = loadConfig(cmd);
     const opts = cmd.opts<{ maxAge?: string; dryRun?: boolean }>();
     const maxAgeMs = parseMaxAge(opts.maxAge ?? (config.env.DBX_PROM_MAX_AGE || DEFAULT_MAX_AGE));
-    if (config.pushgatewayUrl === undefined)
+    if (config.sinks.pushgateway === undefined)
       throw new ConfigError('--pushgateway-url (DBX_PROM_PUSHGATEWAY_URL)', 'gc needs the Pushgateway to clean');
     // An idle agent pushes every --idle-interval: a shorter max-age would delete live groups
     // between two of their pushes (they come back on the next push, but alerts flap).

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { createAgent } from '../agent';
 import { log } from '../core/log';
 import { withAgentOptions, loadConfig } from './options';
-import { ConfigError } from '../config';
+import { requireSink } from '../sinks/index';
 
 export function onceCommand(): Command {
   const cmd = new Command('once')
@@ -12,8 +12,7 @@ export function onceCommand(): Command {
   withAgentOptions(cmd).action(async () => {
     const config = loadConfig(cmd);
     const dryRun = cmd.opts().dryRun === true;
-    if (!dryRun && config.pushgatewayUrl === undefined && config.remoteWriteUrl === undefined)
-      throw new ConfigError('--pushgateway-url (DBX_PROM_PUSHGATEWAY_URL)', 'no sink: set it or --remote-write-url, or use --dry-run');
+    if (!dryRun) requireSink(config.sinks, ', or use --dry-run');
     const agent = createAgent(config, log, { dryRun });
     const result = await agent.cycle();
     await agent.close({ nodeLeaving: false });

@@ -10,8 +10,10 @@ import {
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
-/** Agent flags the policy command takes directly (the common ones); anything else goes by --env. */
-const DIRECT = ['pushgatewayUrl', 'remoteWriteUrl', 'job', 'interval', 'idleInterval', 'labels'] as const;
+/** Agent flags the policy command takes directly (the common ones, marked so by their owners); anything else goes by --env. */
+const DIRECT = AGENT_OPTIONS.filter((o) => o.policyFlag);
+/** URLs credentials go to: a policy pinning a malformed one would break every cluster it applies to. */
+const URL_ENV = AGENT_OPTIONS.filter((o) => o.carriesCredentials).map((o) => o.env);
 
 export interface PolicyFlags {
   artifacts: string;
@@ -28,9 +30,9 @@ export interface PolicyFlags {
 /** Turns the command's flags into the policy JSON; throws ConfigError (exit 2) naming the flag. */
 export function policyFromFlags(flags: PolicyFlags): string {
   const env: Record<string, string> = {};
-  for (const key of DIRECT) {
-    const v = flags[key];
-    if (typeof v === 'string') env[AGENT_OPTIONS.find((o) => o.key === key)!.env] = v;
+  for (const o of DIRECT) {
+    const v = flags[o.key];
+    if (typeof v === 'string') env[o.env] = v;
   }
   for (const kv of flags.env ?? []) {
     const eq = kv.indexOf('=');
@@ -41,7 +43,7 @@ export function policyFromFlags(flags: PolicyFlags): string {
   for (const [name, value] of Object.entries(env))
     if (/^(?:[a-z][a-z0-9+.-]*:\/\/)?[^/\s:@]+:[^/\s@]*@/i.test(value))
       throw new ConfigError(name, 'holds user:password@ credentials, which every workspace user could read in the policy; use --secret DBX_PROM_BASIC_AUTH_PASSWORD with --env DBX_PROM_BASIC_AUTH_USER=...');
-  for (const url of ['DBX_PROM_PUSHGATEWAY_URL', 'DBX_PROM_REMOTE_WRITE_URL'])
+  for (const url of URL_ENV)
     if (env[url] !== undefined && !/^https?:\/\/[^/\s]/.test(env[url]!))
       throw new ConfigError(url, `"${redactUrl(env[url]!)}" must start with http:// or https://`);
 
@@ -94,10 +96,7 @@ export function policyCommand(): Command {
     )
     .option('--env <NAME=VALUE>', 'any other DBX_PROM_* setting to pin (repeatable)', collect)
     .option('--hidden', 'hide the pinned attributes in the cluster UI');
-  for (const key of DIRECT) {
-    const o = AGENT_OPTIONS.find((x) => x.key === key)!;
-    cmd.option(o.flag, `${o.description} [pins ${o.env}]`);
-  }
+  for (const o of DIRECT) cmd.option(o.flag, `${o.description} [pins ${o.env}]`);
   cmd.addHelpText(
     'after',
     '\nIn standard access mode on Databricks Runtime 19+, spark_env_vars do not reach init scripts:\n' +

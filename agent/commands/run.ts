@@ -6,7 +6,7 @@
  */
 import { Command } from 'commander';
 import { createAgent } from '../agent';
-import { ConfigError } from '../config';
+import { requireSink } from '../sinks/index';
 import { within } from '../core/isolate';
 import { log } from '../core/log';
 import { gauge } from '../core/sample';
@@ -27,8 +27,7 @@ export function runCommand(): Command {
   const cmd = new Command('run').description('run as a daemon: collect on schedule and push');
   withAgentOptions(cmd).action(async () => {
     const config = loadConfig(cmd);
-    if (config.pushgatewayUrl === undefined && config.remoteWriteUrl === undefined)
-      throw new ConfigError('--pushgateway-url (DBX_PROM_PUSHGATEWAY_URL)', 'no sink: set it or --remote-write-url');
+    requireSink(config.sinks);
     const agent = createAgent(config, log, { dryRun: false });
     const policy = new IntervalPolicy(config.intervalMs, config.idleIntervalMs, config.idleAfter);
     const scheduler = new Scheduler({

@@ -79,11 +79,24 @@ export interface Logger {
 }
 
 type Write = (line: string) => void;
-let threshold: LogLevel = 'info';
-let write: Write = (line) => process.stderr.write(line + '\n');
+const DEFAULT_LEVEL: LogLevel = 'info';
+const toStderr: Write = (line) => process.stderr.write(line + '\n');
+let threshold: LogLevel = DEFAULT_LEVEL;
+let write: Write = toStderr;
 
 export function setLogLevel(level: LogLevel): void {
   threshold = level;
+}
+
+/**
+ * For tests: forgets every registered secret and puts the level (info) and the output (stderr)
+ * back as a fresh process has them, so one test's secrets and level do not leak into the next
+ * (test/helpers/setup.ts calls it before each test). The agent itself never calls it.
+ */
+export function resetLogState(): void {
+  secrets.clear();
+  threshold = DEFAULT_LEVEL;
+  write = toStderr;
 }
 
 /** For tests: capture log lines. Returns a function that restores stderr output. */

@@ -1,114 +1,59 @@
 /**
- * `doctor`'s checks in order: config (done by the caller), TLS warning, Databricks context,
- * Spark API, then for each endpoint DNS, TCP and TLS, then auth, then a test push per sink.
- * Each check is independent: one failing never hides the others.
+ * `doctor`'s checks in order: config (done by the caller), TLS warning, Databricks context, each
+ * source's own check, then for each endpoint DNS, TCP and TLS, then auth, then each sink's test
+ * push. Each check is independent: one failing never hides the others. The sources, sinks and
+ * sign-in methods say what to check through their table entries.
  */
-import { redactUrl, type Config } from '../config';
-import { readContext } from '../databricks/context';
-import { authFor, createHttpClient, describeHttpError, tlsMaterialFor } from '../http/client';
+import type { Config } from '../config';
+import { componentEnv } from '../agent';
+import { fail, ok, skip, warn, type CheckResult, type CheckedEndpoint } from '../core/check';
+import type { ComponentEnv, SourceEntry } from '../core/component';
 import type { Logger } from '../core/log';
-import { createSparkClient } from '../sources/spark/client';
-import { SparkDiscovery } from '../sources/spark/discovery';
-import { runningApplications } from '../sources/spark/parse';
-import { fail, ok, skip, warn, type CheckResult } from './check';
-import { checkDns, checkTcp, checkTls, proxyFor, type Endpoint } from './network';
-import { checkPushgatewayPush, checkRemoteWritePush } from './push';
+import { redactUrl } from '../core/options';
+import { AgentStats } from '../core/stats';
+import { readContext } from '../databricks/context';
+import { chosenAuth } from '../http/auth/index';
+import { authFor, describeHttpError, tlsMaterialFor } from '../http/client';
+import { TLS_OPTIONS } from '../http/tls-options';
+import { configuredSinks, SINKS } from '../sinks/index';
+import { SOURCES } from '../sources/index';
+import { optionsOf } from '../core/component';
+import { checkDns, checkTcp, checkTls, proxyFor } from './network';
 
 export interface DoctorOptions {
   logger: Logger;
-  /** Ports probed for Spark when nothing names it (tests). */
-  sparkProbePorts?: readonly number[];
 }
 
 export function describeConfig(c: Config): string {
-  const sinks = [
-    c.pushgatewayUrl !== undefined ? `pushgateway ${redactUrl(c.pushgatewayUrl)}` : '',
-    c.remoteWriteUrl !== undefined ? `remote_write ${redactUrl(c.remoteWriteUrl)}` : '',
-  ].filter(Boolean);
-  const a = c.auth;
-  const auth = a.oauth2
-    ? `oauth2 (${a.oauth2.authMethod}${a.oauth2.clientSecretFile ? ', secret from file' : ', secret from env'})`
-    : a.bearerTokenFile
-      ? 'bearer token from file'
-      : a.bearerToken !== undefined
-        ? 'bearer token from env'
-        : a.basicAuthUser !== undefined
-          ? `basic auth as ${a.basicAuthUser}`
-          : 'no auth';
+  const sinks = configuredSinks(c.sinks).map(({ entry, options }) => entry.describe(options));
+  const auth = chosenAuth(c.auth);
   const tlsParts = [c.tls.caFile ? 'extra CA' : '', c.tls.certFile ? 'client certificate' : '', c.tls.serverName ? `server name ${c.tls.serverName}` : ''].filter(Boolean);
-  return `${sinks.length ? sinks.join(', ') : 'no sink configured'}; ${auth}; TLS: system CAs${tlsParts.length ? ' + ' + tlsParts.join(', ') : ''}`;
+  return `${sinks.length ? sinks.join(', ') : 'no sink configured'}; ${auth ? auth.method.describe(auth.options) : 'no auth'}; TLS: system CAs${tlsParts.length ? ' + ' + tlsParts.join(', ') : ''}`;
 }
 
-async function checkSpark(config: Config, o: DoctorOptions): Promise<CheckResult> {
-  const context = readContext(config.env, config.nodeName);
-  if (!config.sources.includes('spark')) return skip('spark', 'source spark is not enabled (--sources)');
-  if (context.role !== 'driver' && config.spark.url === undefined)
-    return skip('spark', 'worker node: the Spark API is read on the driver only');
-  const client = createSparkClient({ timeoutMs: config.spark.timeoutMs, maxResponseBytes: config.spark.maxResponseBytes });
-  try {
-    const discovery = new SparkDiscovery({
-      configuredUrl: config.spark.url,
-      driverEnvFile: config.spark.driverEnvFile,
-      driverIp: context.driverIp,
-      probePorts: o.sparkProbePorts,
-      logger: o.logger,
-      probe: async (base) => Array.isArray(await client.json(`${base}/api/v1/applications`)),
-    });
-    const found = await discovery.resolve();
-    if (!found)
-      return fail('spark', discovery.describeAttempts(), 'Spark may still be starting; otherwise set --spark-url to the Spark UI (port 40001 on Databricks)');
-    const apps = runningApplications(await client.json(`${found.url}/api/v1/applications`));
-    return ok('spark', `${found.url} (${found.how}): ${apps.length} running application(s)`);
-  } catch (e) {
-    return fail('spark', (e as Error).message, 'check --spark-url; the Spark UI must answer /api/v1/applications with JSON');
-  } finally {
-    client.close();
+async function checkSources(config: Config, env: ComponentEnv): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const entry of SOURCES as readonly SourceEntry[]) {
+    if (!entry.check) continue;
+    if (!config.sources.includes(entry.name)) results.push(skip(entry.name, `source ${entry.name} is not enabled (--sources)`));
+    else results.push(...(await entry.check(optionsOf<unknown>(config.source, entry), env)));
   }
+  return results;
 }
 
 async function checkAuth(config: Config): Promise<CheckResult> {
-  let auth;
+  const chosen = chosenAuth(config.auth);
   try {
-    auth = authFor(config);
-    const header = await auth.authorization();
-    if (auth.kind === 'none') return skip('auth', 'no credentials configured');
-    const a = config.auth;
-    const where =
-      auth.kind === 'oauth2'
-        ? `OAuth2 token from ${redactUrl(a.oauth2!.tokenUrl)} (client ${a.oauth2!.clientId}, ${a.oauth2!.authMethod}${a.oauth2!.scopes.length ? `, scopes ${a.oauth2!.scopes.join(' ')}` : ''})`
-        : auth.kind === 'bearer'
-          ? `bearer token ${a.bearerTokenFile ? `from ${a.bearerTokenFile}` : 'from DBX_PROM_BEARER_TOKEN'}`
-          : `basic auth as ${a.basicAuthUser} (password ${a.basicAuthPasswordFile ? `from ${a.basicAuthPasswordFile}` : 'from DBX_PROM_BASIC_AUTH_PASSWORD'})`;
-    return ok('auth', `${where}: ${header ? 'credential ready' : 'none'}`);
+    const header = await authFor(config).authorization();
+    if (!chosen) return skip('auth', 'no credentials configured');
+    return ok('auth', `${chosen.method.detail(chosen.options)}: ${header ? 'credential ready' : 'none'}`);
   } catch (e) {
-    const hint =
-      auth?.kind === 'oauth2' || config.auth.oauth2
-        ? 'check --oauth2-token-url, --oauth2-client-id and the client secret; the IdP error code above says which'
-        : 'check that the secret file exists, is readable by the agent and not empty';
-    return fail('auth', describeHttpError(e), hint);
+    return fail('auth', describeHttpError(e), chosen?.method.hint ?? 'check the credentials');
   }
 }
 
-export async function runDoctor(config: Config, o: DoctorOptions): Promise<CheckResult[]> {
-  const results: CheckResult[] = [];
-  if (config.tls.insecureSkipVerify)
-    results.push(warn('tls-verify', 'certificate verification is OFF (--insecure-skip-verify): anyone on the path can read and forge pushes', 'use --ca-file with the CA of the server instead'));
-
-  const context = readContext(config.env, config.nodeName);
-  results.push(
-    context.onDatabricks
-      ? ok('databricks', `cluster ${context.clusterId} "${context.clusterName}", node ${context.node} (${context.nodeIp}), ${context.role}${context.runtimeVersion ? `, runtime ${context.runtimeVersion}` : ''}${context.jobId ? `, job ${context.jobId} run ${context.runId}` : ''}`)
-      : warn('databricks', `not on Databricks (DB_CLUSTER_ID unset): node ${context.node}, role ${context.role}`, 'on a cluster, the init script writes the DB_* variables into the env file'),
-  );
-  results.push(await checkSpark(config, o));
-
-  const endpoints: Endpoint[] = [];
-  if (config.pushgatewayUrl !== undefined) endpoints.push({ label: 'pushgateway', url: config.pushgatewayUrl });
-  if (config.remoteWriteUrl !== undefined) endpoints.push({ label: 'remote_write', url: config.remoteWriteUrl });
-  if (config.auth.oauth2) endpoints.push({ label: 'oauth2', url: config.auth.oauth2.tokenUrl });
-  if (endpoints.length === 0 || (config.pushgatewayUrl === undefined && config.remoteWriteUrl === undefined))
-    results.push(fail('sinks', 'no sink configured', 'set --pushgateway-url or --remote-write-url (or DBX_PROM_PUSHGATEWAY_URL / DBX_PROM_REMOTE_WRITE_URL)'));
-
+/** DNS, TCP and TLS of each endpoint; returns whether each label's endpoint is reachable. */
+async function checkEndpoints(config: Config, endpoints: CheckedEndpoint[], results: CheckResult[]): Promise<Map<string, boolean>> {
   const timeoutMs = Math.min(config.pushTimeoutMs, 5000);
   const material = tlsMaterialFor(config);
   const reachable = new Map<string, boolean>();
@@ -125,18 +70,35 @@ export async function runDoctor(config: Config, o: DoctorOptions): Promise<Check
     results.push(...steps);
     reachable.set(e.label, steps.every((s) => s.status !== 'fail'));
   }
+  return reachable;
+}
 
-  const authResult = await checkAuth(config);
-  results.push(authResult);
+export async function runDoctor(config: Config, o: DoctorOptions): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  if (config.tls.insecureSkipVerify)
+    results.push(warn('tls-verify', `certificate verification is OFF (${TLS_OPTIONS[4].flag}): anyone on the path can read and forge pushes`, 'use --ca-file with the CA of the server instead'));
 
-  const http = createHttpClient(config, { timeoutMs: config.pushTimeoutMs });
-  if (config.pushgatewayUrl !== undefined) {
-    if (!reachable.get('pushgateway')) results.push(skip('push pushgateway', 'endpoint not reachable (see above)'));
-    else results.push(await checkPushgatewayPush(http, config.pushgatewayUrl, config.job, [['cluster_id', context.clusterId], ['node', context.node]]));
+  const context = readContext(config.env, config.nodeName);
+  results.push(
+    context.onDatabricks
+      ? ok('databricks', `cluster ${context.clusterId} "${context.clusterName}", node ${context.node} (${context.nodeIp}), ${context.role}${context.runtimeVersion ? `, runtime ${context.runtimeVersion}` : ''}${context.jobId ? `, job ${context.jobId} run ${context.runId}` : ''}`)
+      : warn('databricks', `not on Databricks (DB_CLUSTER_ID unset): node ${context.node}, role ${context.role}`, 'on a cluster, the init script writes the DB_* variables into the env file'),
+  );
+  const env = componentEnv(config, context, o.logger, new AgentStats());
+  results.push(...(await checkSources(config, env)));
+
+  const sinks = configuredSinks(config.sinks);
+  const auth = chosenAuth(config.auth);
+  const endpoints = [...sinks.flatMap(({ entry, options }) => entry.endpoints(options)), ...(auth?.method.endpoints?.(auth.options) ?? [])];
+  if (sinks.length === 0) {
+    const flags = SINKS.map((s) => /--[a-z0-9.-]+/.exec(s.primary.flag)![0]).join(' or ');
+    results.push(fail('sinks', 'no sink configured', `set ${flags} (or ${SINKS.map((s) => s.primary.env).join(' / ')})`));
   }
-  if (config.remoteWriteUrl !== undefined) {
-    if (!reachable.get('remote_write')) results.push(skip('push remote_write', 'endpoint not reachable (see above)'));
-    else results.push(await checkRemoteWritePush(http, config.remoteWriteUrl));
+  const reachable = await checkEndpoints(config, endpoints, results);
+  results.push(await checkAuth(config));
+  for (const { entry, options } of sinks) {
+    const labels = entry.endpoints(options).map((e) => e.label);
+    results.push(await entry.check(options, env, labels.every((l) => reachable.get(l) === true)));
   }
   return results;
 }

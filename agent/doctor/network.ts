@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { redactUrl } from '../config';
 import type { TlsMaterial } from '../http/tls';
 import { explainTlsError } from '../http/tls';
-import { fail, ok, skip, warn, type CheckResult } from './check';
+import { fail, ok, skip, warn, type CheckResult } from '../core/check';
 
 /** A certificate expiring sooner than this is a warning in doctor. */
 export const EXPIRY_WARN_DAYS = 14;

@@ -9,17 +9,21 @@
  */
 import http from 'node:http';
 import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import type { Config } from '../config';
-import { ConfigError, isLoopback } from '../config';
+import type { HttpClientOptions } from '../core/component';
+import { ConfigError, isLoopback } from '../core/options';
 import { log, redact } from '../core/log';
 import { USER_AGENT } from '../core/version';
-import { createAuth, type Auth } from './auth';
+import { createAuth, type Auth, type AuthConfigs } from './auth/index';
+import type { TlsConfig } from './tls-options';
 import { explainTlsError, TlsError, TlsMaterial } from './tls';
 
-export interface HttpOptions {
-  timeoutMs: number;
-  /** Whether to attach the configured credentials (not for the local Spark API). */
-  withAuth?: boolean;
+export type HttpOptions = HttpClientOptions;
+
+/** What a client is built from: the agent's TLS and auth settings (a Config has them). */
+export interface HttpSettings {
+  readonly tls: TlsConfig;
+  readonly auth: AuthConfigs;
+  readonly pushTimeoutMs: number;
 }
 
 interface Shared {
@@ -29,11 +33,11 @@ interface Shared {
 
 // TLS material and auth are shared by every client of one Config: one OAuth2 token for all
 // sinks, one stat of the certificate files per request whichever sink sends it.
-const shared = new WeakMap<Config, Shared>();
+const shared = new WeakMap<HttpSettings, Shared>();
 
 const warn = (m: string): void => log.warn(m);
 
-function sharedFor(config: Config): Shared {
+function sharedFor(config: HttpSettings): Shared {
   let s = shared.get(config);
   if (!s) {
     try {
@@ -51,19 +55,18 @@ function sharedFor(config: Config): Shared {
 }
 
 /** The TLS material of a config (doctor uses it for its handshake check). */
-export function tlsMaterialFor(config: Config): TlsMaterial {
+export function tlsMaterialFor(config: HttpSettings): TlsMaterial {
   return sharedFor(config).tls;
 }
 
 /** The auth of a config (shared by its clients). */
-export function authFor(config: Config): Auth {
+export function authFor(config: HttpSettings): Auth {
   const s = sharedFor(config);
   if (!s.auth) {
-    s.auth = createAuth(
-      config.auth,
-      () => createHttpClient(config, { timeoutMs: config.pushTimeoutMs, withAuth: false }),
+    s.auth = createAuth(config.auth, {
+      tokenHttp: () => createHttpClient(config, { timeoutMs: config.pushTimeoutMs, withAuth: false }),
       warn,
-    );
+    });
   }
   return s.auth;
 }
@@ -79,7 +82,7 @@ function isLoopbackHttp(url: string): boolean {
 
 type RetriableConfig = InternalAxiosRequestConfig & { dbxAuthRetried?: boolean };
 
-export function createHttpClient(config: Config, opts: HttpOptions): AxiosInstance {
+export function createHttpClient(config: HttpSettings, opts: HttpOptions): AxiosInstance {
   const tls = tlsMaterialFor(config);
   const client = axios.create({
     timeout: opts.timeoutMs,

@@ -5,9 +5,20 @@
  * stampede the IdP.
  */
 import axios, { type AxiosInstance } from 'axios';
-import type { OAuth2Config } from '../config';
 import { registerSecret, replaceSecret } from '../core/log';
 import { explainTlsError } from './tls';
+
+/** OAuth2 client credentials, as the oauth2 sign-in method (auth/oauth2.ts) parses them. */
+export interface OAuth2Config {
+  tokenUrl: string;
+  clientId: string;
+  clientSecretFile?: string;
+  clientSecret?: string;
+  scopes: string[];
+  audience?: string;
+  params: Record<string, string>;
+  authMethod: 'client_secret_basic' | 'client_secret_post';
+}
 
 export class AuthError extends Error {
   constructor(message: string) {

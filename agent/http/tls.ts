@@ -9,7 +9,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import type { TlsConfig } from '../config';
+import type { TlsConfig } from './tls-options';
 import { WatchedFile } from './watched-file';
 
 /** Where Debian/Ubuntu (Databricks images) and RHEL keep the OS trust store as one PEM file. */

@@ -3,6 +3,7 @@ import { counter, gauge, type Sample } from '../core/sample';
 import type { AgentStats } from '../core/stats';
 import { VERSION } from '../core/version';
 import type { Source } from '../core/source';
+import type { SourceEntry } from '../core/component';
 
 const buildInfo = gauge('dbx_agent_build_info', 'dbx-prom-agent build: version and Node.js version; value 1.');
 const cpu = counter('dbx_agent_process_cpu_seconds_total', 'CPU seconds used by the agent process (user + system).');
@@ -30,3 +31,11 @@ export function createSelfSource(stats: AgentStats): Source {
     },
   };
 }
+
+export const self: SourceEntry<'self', Record<string, never>> = {
+  name: 'self',
+  defaultOn: true,
+  options: [],
+  parse: () => ({}),
+  create: (_o, env) => createSelfSource(env.stats),
+};

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { captureLogs, log, redact, registerSecret, replaceSecret } from '../../agent/core/log';
+import { captureLogs, log, redact, registerSecret, replaceSecret, resetLogState, setLogLevel } from '../../agent/core/log';
 
 describe('log redaction', () => {
   it('removes every registered secret, wherever it appears', () => {
@@ -104,5 +104,59 @@ describe('log redaction', () => {
     assert.equal(lines.length, 1);
     assert.doesNotMatch(lines[0]!, /word9/);
     assert.match(lines[0]!, /server said: \[REDACTED\] is wrong/);
+  });
+});
+
+describe('log state between tests', () => {
+  /** What reaches process.stderr while `fn` runs. */
+  const stderrOf = (fn: () => void): string => {
+    const original = process.stderr.write;
+    let out = '';
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      out += chunk.toString();
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      fn();
+    } finally {
+      process.stderr.write = original;
+    }
+    return out;
+  };
+  const leaked: string[] = [];
+
+  it('resetLogState forgets the secrets, the level and a capture never restored', () => {
+    registerSecret('reset-Me-secret-1');
+    setLogLevel('error');
+    captureLogs((l) => leaked.push(l));
+    resetLogState();
+    assert.equal(redact('x reset-Me-secret-1 y'), 'x reset-Me-secret-1 y');
+    const out = stderrOf(() => {
+      log.debug('below info');
+      log.info('at info');
+    });
+    assert.deepEqual(out.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg), ['at info']);
+    assert.deepEqual(leaked, []);
+  });
+
+  // The next two run in this order: the first leaves everything behind, as a careless test
+  // of another file could; the root hook (test/helpers/setup.ts) must clean up in between.
+  it('(a test that registers a secret, sets debug and never restores its capture)', () => {
+    registerSecret('leaky-Secret-4242');
+    setLogLevel('debug');
+    captureLogs((l) => leaked.push(l));
+    log.debug('seen by the leaky capture');
+    assert.equal(leaked.length, 1);
+    assert.equal(redact('leaky-Secret-4242'), '[REDACTED]');
+  });
+
+  it('the next test starts clean: no secret, level info, lines to stderr', () => {
+    assert.equal(redact('x leaky-Secret-4242 y'), 'x leaky-Secret-4242 y');
+    const out = stderrOf(() => {
+      log.debug('dropped at info');
+      log.info('to stderr');
+    });
+    assert.deepEqual(out.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg), ['to stderr']);
+    assert.equal(leaked.length, 1, 'the leaky capture got nothing more');
   });
 });

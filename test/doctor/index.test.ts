@@ -13,10 +13,8 @@ import { httpsGet } from '../helpers/https-get';
 import { startFakeSpark, type FakeSpark } from '../helpers/fake-spark';
 import { startRecordingServer, type RecordingServer } from '../helpers/recording-server';
 import { runAgent } from '../helpers/agent';
-import { formatResults, failed, ok, fail, warn, skip } from '../../agent/doctor/check';
+import { formatResults, failed, ok, fail, warn, skip } from '../../agent/core/check';
 import { proxyFor } from '../../agent/doctor/network';
-import { checkPushgatewayPush } from '../../agent/doctor/push';
-import axios from 'axios';
 
 const USER = 'doc';
 const PASSWORD = 'doctor-Password-31337';
@@ -171,22 +169,5 @@ describe('doctor/network proxyFor', () => {
     assert.equal(proxyFor('http://10.0.0.1:9092', env), 'http://proxy:3128');
     assert.equal(proxyFor('http://127.0.0.1:9091', env), undefined);
     assert.equal(proxyFor('https://pg.example', {}), undefined);
-  });
-});
-
-describe('doctor/push', () => {
-  it('deletes the throwaway group even when the PUT failed (it may have been stored)', async () => {
-    const server = await startRecordingServer((r) => (r.method === 'PUT' ? { status: 503, body: 'overloaded' } : { status: 202 }));
-    try {
-      const r = await checkPushgatewayPush(axios.create(), server.url, 'databricks', [['cluster_id', 'c'], ['node', 'n']]);
-      assert.equal(r.status, 'fail');
-      const [put, del] = server.requests;
-      assert.equal(put?.method, 'PUT');
-      assert.equal(del?.method, 'DELETE');
-      assert.equal(del?.path, put?.path);
-      assert.match(put!.path, /\/doctor\/[0-9a-f]{8}$/);
-    } finally {
-      await server.close();
-    }
   });
 });

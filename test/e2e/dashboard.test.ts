@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { startAgent, type Daemon } from '../helpers/agent';
@@ -114,6 +114,8 @@ describe('deploy/grafana dashboard', () => {
     const daemons: Daemon[] = [];
     const dirs: string[] = [];
     const hasJava = spawnSync('java', ['-version']).status === 0;
+    // Linux 4.20+ with CONFIG_PSI: the agents send node_pressure_* (the host's, both nodes).
+    const hasPsi = existsSync('/proc/pressure/memory');
 
     before(async () => {
       pg = await startPushgateway(['--persistence.file=']);
@@ -182,9 +184,14 @@ describe('deploy/grafana dashboard', () => {
      * Queries allowed to parse and return nothing here, with the reason. Keep it short.
      * - The driver JVM series come from a HotSpot JVM's hsperfdata on the driver; without a
      *   JDK on the test host there is none.
+     * - node_pressure_* come from /proc/pressure, absent on a kernel before 4.20 or without PSI.
      */
     const allowNoData = (expr: string): string | undefined =>
-      !hasJava && /spark_driver_jvm_/.test(expr) ? 'no JVM on this host' : undefined;
+      !hasJava && /spark_driver_jvm_/.test(expr)
+        ? 'no JVM on this host'
+        : !hasPsi && /node_pressure_/.test(expr)
+          ? 'no /proc/pressure on this kernel'
+          : undefined;
 
     it('answers every variable query, cluster → node → executor → job', async () => {
       const values = await chooseVariables();
@@ -224,6 +231,7 @@ describe('deploy/grafana dashboard', () => {
         for (const m of bare.matchAll(/\b([a-z_][a-z0-9_]*_[a-z0-9_]+)\b(?!\s*\()/gi)) {
           if (/^group_(left|right)$/.test(m[1]!)) continue;
           if (!hasJava && m[1]!.startsWith('spark_driver_jvm_')) continue;
+          if (!hasPsi && m[1]!.startsWith('node_pressure_')) continue;
           assert.ok(names.has(m[1]!), `${m[1]} is not in Prometheus (query ${e})`);
         }
       }
@@ -238,7 +246,7 @@ describe('deploy/grafana dashboard', () => {
       const res = await fetch(`${prom!.url}/api/v1/rules`);
       const groups = ((await res.json()) as { data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] } }).data.groups;
       const rules = groups.flatMap((g) => g.rules);
-      assert.equal(rules.length, 22);
+      assert.equal(rules.length, 23);
       for (const r of rules) assert.equal(r.health, 'ok', `${r.name}: ${r.lastError}`);
       // The cluster views are computed from the agents' series.
       const nodes = await promQuery(prom!.url, `cluster:dbx_nodes:count{cluster_id="${CLUSTER_ID}"}`);

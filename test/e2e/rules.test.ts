@@ -91,6 +91,7 @@ describe('deploy/prometheus rules', () => {
       'DbxAgentRemoteWriteDropping',
       'NodeCpuSkewed',
       'NodeDiskNearlyFull',
+      'NodeOomKill',
       'SparkDriverCpuSaturated',
       'SparkDriverHeapNearMax',
       'SparkExecutorsLost',

@@ -1,7 +1,8 @@
 /**
  * Remote-write sink (Prometheus Remote-Write 1.0): each cycle becomes series (series.ts), is
  * encoded (protobuf.ts) in chunks of at most --max-samples-per-send, appended to the disk queue
- * (queue.ts), and the sender (sender.ts) drains the queue in order. `send` waits a bounded time
+ * (queue.ts; enqueue.ts), and the sender (sender.ts) drains the queue in order; drops.ts counts
+ * what is dropped. `send` waits a bounded time
  * for its own samples and rejects while the receiver fails, so the pipeline counts a failed
  * push, but the samples stay queued and are sent when the receiver is back, even after a
  * restart of the agent.
@@ -11,17 +12,17 @@ import { readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AxiosInstance } from 'axios';
-import { createHttpClient } from '../../http/client';
+import type { ComponentEnv } from '../../core/component';
 import type { Logger } from '../../core/log';
 import type { AgentStats } from '../../core/stats';
-import { OutageLog, RepeatLog } from '../../core/outage';
-import { DROP_REASONS, diskErrors, oldestPending, pendingSamples, queueBytes, requestDuration, samplesTotal, type DropReasonLabel } from './metrics';
-import { encodeWriteRequest, type WireSeries } from './protobuf';
-import { DiskQueue, QueueLockedError, pidAlive, type QueuedRecord } from './queue';
-import { Sender } from './sender';
-import { SeriesTracker, chunk } from './series';
 import type { Batch, Sink } from '../../core/sink';
-import type { SinkEnv } from '../index';
+import { DropAccounting } from './drops';
+import { Enqueuer, setQueueGauges } from './enqueue';
+import { requestDuration, samplesTotal, type DropReasonLabel } from './metrics';
+import type { RemoteWriteConfig } from './options';
+import { DiskQueue, QueueLockedError, pidAlive } from './queue';
+import { Sender } from './sender';
+import { SeriesTracker } from './series';
 
 export class RemoteWriteError extends Error {}
 
@@ -99,28 +100,8 @@ function openQueue(o: RemoteWriteOptions, onDrop: (reason: DropReasonLabel, n: n
   }
 }
 
-export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
-  // Once per reason at warn, then at most every REMIND_EVERY_MS with the total since; the
-  // counter tells the rest.
-  const dropLogs = new Map<DropReasonLabel, RepeatLog>();
-  const drop = (reason: DropReasonLabel, n: number, fields: Record<string, unknown> = {}): void => {
-    if (n <= 0) return;
-    o.stats.inc(samplesTotal, { result: 'dropped', reason }, n);
-    let l = dropLogs.get(reason);
-    if (!l) dropLogs.set(reason, (l = new RepeatLog(o.logger, 'remote write dropped samples', 'warn')));
-    l.note({ reason, samples: n, ...fields }, n);
-  };
-  for (const result of ['sent', 'retried']) o.stats.inc(samplesTotal, { result }, 0);
-  for (const reason of DROP_REASONS) o.stats.inc(samplesTotal, { result: 'dropped', reason }, 0);
-
-  const queue = openQueue(o, (reason, n) => drop(reason, n));
-  const gauges = (): void => {
-    o.stats.set(pendingSamples, {}, queue.pendingSamples);
-    const oldest = queue.oldestTimestampMs;
-    o.stats.set(oldestPending, {}, oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
-    o.stats.set(queueBytes, {}, queue.bytes);
-  };
-  gauges();
+/** The sender draining `queue`, started, its events counted. */
+function startSender(o: RemoteWriteOptions, queue: DiskQueue, gauges: () => void): Sender {
   const sender = new Sender({
     url: o.url,
     http: o.http,
@@ -138,34 +119,29 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
     },
   });
   sender.start();
+  return sender;
+}
+
+export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
+  const drops = new DropAccounting(o.stats, o.logger);
+  const queue = openQueue(o, (reason, n) => drops.drop(reason, n));
+  const gauges = (): void => setQueueGauges(o.stats, queue);
+  gauges();
+  const sender = startSender(o, queue, gauges);
 
   const tracker = new SeriesTracker({ job: o.job, instance: o.instance });
   let closed = false;
   let lastTimestampMs = 0;
-
-  // The disk refusing the queue is an outage of its own: said when it starts, when its cause
-  // changes and every REMIND_EVERY_MS while it lasts; the cycle's samples go from memory meanwhile.
-  const diskOutage = new OutageLog(o.logger, 'remote-write queue disk (samples are held in memory until sent)', 'warn');
-  o.stats.inc(diskErrors, {}, 0);
-
-  /** Encodes and queues series in chunks; returns the records. */
-  const enqueue = (series: WireSeries[], timestampMs: number): QueuedRecord[] => {
-    const records: QueuedRecord[] = [];
-    let refused: string | undefined;
-    for (const part of chunk(series, o.maxSamplesPerSend)) {
-      records.push(queue.append(timestampMs, part.length, encodeWriteRequest(part)));
-      if (queue.diskError !== undefined) {
-        refused = queue.diskError;
-        o.stats.inc(diskErrors);
-      }
-    }
-    // Recovered only when a whole cycle went to disk again.
-    if (refused !== undefined) diskOutage.failure(refused, { dir: queue.dir, memory_samples: queue.memoryOnlySamples });
-    else if (records.length > 0) diskOutage.success({ dir: queue.dir });
-    gauges();
-    sender.kick();
-    return records;
-  };
+  const enqueuer = new Enqueuer({
+    queue,
+    stats: o.stats,
+    logger: o.logger,
+    maxSamplesPerSend: o.maxSamplesPerSend,
+    queued: () => {
+      gauges();
+      sender.kick();
+    },
+  });
 
   return {
     name: 'remote_write',
@@ -173,8 +149,8 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
       if (closed) throw new RemoteWriteError('remote write is closed');
       const cycle = tracker.cycle(batch.samples, batch.timestampMs);
       lastTimestampMs = Math.max(lastTimestampMs, batch.timestampMs);
-      drop('invalid', cycle.invalid, { first: cycle.firstInvalid });
-      const records = enqueue(cycle.series, batch.timestampMs);
+      drops.drop('invalid', cycle.invalid, { first: cycle.firstInvalid });
+      const records = enqueuer.enqueue(cycle.series, batch.timestampMs);
       const result = await sender.waitFor(records, o.sendWaitMs ?? o.timeoutMs + 1000);
       gauges();
       if (!result.ok) throw new RemoteWriteError(`remote write failed: ${result.error}`);
@@ -186,7 +162,7 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
       // Prometheus's 5-minute lookback. Not with --keep-on-exit, nor after `once`.
       if (nodeLeaving) {
         const at = Math.max(Date.now(), lastTimestampMs + 1);
-        enqueue(tracker.endAll(at), at);
+        enqueuer.enqueue(tracker.endAll(at), at);
       }
       // What is not sent by then stays queued for the next start.
       await sender.flush(Math.min(800, Math.max(0, deadline - Date.now() - 200)));
@@ -203,21 +179,21 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
   };
 }
 
-export function createRemoteWriteSink(env: SinkEnv, url: string): Sink {
-  const { config } = env;
+/** The sink as the agent creates it: `env.logger` is already the sink's own (sink="remote_write"). */
+export function createRemoteWriteSink(cfg: RemoteWriteConfig, env: ComponentEnv): Sink {
   return openRemoteWriteSink({
-    url,
-    http: createHttpClient(config, { timeoutMs: config.pushTimeoutMs }),
+    url: cfg.url,
+    http: env.http({ timeoutMs: env.pushTimeoutMs }),
     logger: env.logger,
     stats: env.stats,
-    job: config.job,
+    job: env.job,
     instance: env.context.node,
-    queueDir: config.remoteWrite.queueDir,
-    queueMaxBytes: config.remoteWrite.queueMaxBytes,
-    queueMaxAgeMs: config.remoteWrite.queueMaxAgeMs,
-    maxSamplesPerSend: config.remoteWrite.maxSamplesPerSend,
-    timeoutMs: config.pushTimeoutMs,
+    queueDir: cfg.queueDir,
+    queueMaxBytes: cfg.queueMaxBytes,
+    queueMaxAgeMs: cfg.queueMaxAgeMs,
+    maxSamplesPerSend: cfg.maxSamplesPerSend,
+    timeoutMs: env.pushTimeoutMs,
     // Behind a backlog, answer within a quarter interval: the samples stay queued in order.
-    sendWaitMs: Math.min(config.pushTimeoutMs + 1000, Math.max(1000, config.intervalMs / 4)),
+    sendWaitMs: Math.min(env.pushTimeoutMs + 1000, Math.max(1000, env.intervalMs / 4)),
   });
 }

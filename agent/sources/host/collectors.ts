@@ -10,5 +10,7 @@ import { meminfo } from './meminfo';
 import { netdev } from './netdev';
 import { diskstats } from './diskstats';
 import { filesystem } from './filesystem';
+import { pressure } from './pressure';
+import { vmstat } from './vmstat';
 
-export const COLLECTORS: readonly HostCollector[] = [cpu, loadavg, meminfo, netdev, diskstats, filesystem];
+export const COLLECTORS: readonly HostCollector[] = [cpu, loadavg, meminfo, netdev, diskstats, filesystem, pressure, vmstat];

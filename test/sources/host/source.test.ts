@@ -2,8 +2,17 @@ import assert from 'node:assert/strict';
 import childProcess from 'node:child_process';
 import path from 'node:path';
 import { createHostSource } from '../../../agent/sources/host/source';
-import { log } from '../../../agent/core/log';
+import { cpSync, rmSync } from 'node:fs';
+import { captureLogs, log, setLogLevel } from '../../../agent/core/log';
+import type { Sample } from '../../../agent/core/sample';
 import { FilesystemCollector } from '../../../agent/sources/host/filesystem';
+import { NoDataError, type HostCollector } from '../../../agent/sources/host/collector';
+import { COLLECTORS } from '../../../agent/sources/host/collectors';
+import { tempDir } from '../../helpers/servers';
+
+const FIXTURE_ROOT = path.join(__dirname, '../../fixtures/proc');
+const success = (samples: Sample[], collector: string): number | undefined =>
+  samples.find((s) => s.name === 'node_scrape_collector_success' && s.labels.collector === collector)?.value;
 
 describe('sources/host', () => {
   it('collects every node_exporter family from the live host', async () => {
@@ -46,14 +55,69 @@ describe('sources/host', () => {
   });
 
   it('reports a broken collector as a metric and keeps the others', async () => {
-    // A /proc root with only some files: cpu and loadavg work, netdev and diskstats fail.
-    const root = path.join(__dirname, '../../fixtures/proc');
-    const src = createHostSource({ logger: log, procRoot: root });
-    const samples = await src.collect(new Date());
-    const ok = (c: string) => samples.find((s) => s.name === 'node_scrape_collector_success' && s.labels.collector === c)?.value;
-    assert.equal(ok('cpu'), 1);
-    assert.equal(ok('loadavg'), 1);
+    // The fixture root without /proc/net/dev: netdev fails, every other collector works.
+    const root = tempDir('dbx-prom-proc-');
+    cpSync(FIXTURE_ROOT, root, { recursive: true });
+    rmSync(path.join(root, 'proc/net/dev'));
+    const lines: string[] = [];
+    const restore = captureLogs((l) => lines.push(l));
+    let samples: Sample[];
+    try {
+      samples = await createHostSource({ logger: log, procRoot: root }).collect(new Date());
+    } finally {
+      restore();
+      rmSync(root, { recursive: true, force: true });
+    }
+    const names = new Set(samples.map((s) => s.name));
+    const others = COLLECTORS.filter((c) => c.defaultOn && c.name !== 'netdev').map((c) => c.name);
+    assert.ok(others.length >= 5, others.join());
+    assert.equal(success(samples, 'netdev'), 0);
+    for (const c of others) assert.equal(success(samples, c), 1, `collector ${c}`);
+    assert.deepEqual([...names].filter((n) => n.startsWith('node_network_')), [], 'no samples from the broken collector');
+    // The others' samples are all there, with the fixture's values.
     assert.ok(samples.some((s) => s.name === 'node_load1' && s.value === 0.08));
+    for (const n of ['node_cpu_seconds_total', 'node_memory_MemTotal_bytes', 'node_disk_read_bytes_total', 'node_filesystem_size_bytes', 'node_time_seconds'])
+      assert.ok(names.has(n), `missing ${n}`);
+    assert.ok(samples.some((s) => s.name === 'node_scrape_collector_duration_seconds' && s.labels.collector === 'netdev'));
+    // The failure is said once, at warn, naming the collector.
+    const said = lines.map((l) => JSON.parse(l) as { level: string; msg: string; error?: string });
+    assert.deepEqual(said.map((l) => [l.level, l.msg]), [['warn', 'host collector netdev failed; further failures are logged at debug until it recovers']]);
+    assert.match(said[0]!.error ?? '', /ENOENT.*proc\/net\/dev/);
+  });
+
+  it('a collector with no data here (NoDataError) reports success 0, logged at debug, not warn', async () => {
+    const noData: HostCollector = {
+      name: 'nodata',
+      defaultOn: true,
+      help: 'a file this kernel does not have',
+      create: () => async () => {
+        throw new NoDataError('no /proc/nodata on this kernel');
+      },
+    };
+    const cpu = COLLECTORS.find((c) => c.name === 'cpu')!;
+    const src = createHostSource({ logger: log, procRoot: FIXTURE_ROOT, collectors: [cpu, noData] });
+    setLogLevel('debug');
+    const lines: string[] = [];
+    const restore = captureLogs((l) => lines.push(l));
+    let first: Sample[];
+    let second: Sample[];
+    try {
+      first = await src.collect(new Date());
+      second = await src.collect(new Date());
+    } finally {
+      restore();
+    }
+    for (const samples of [first, second]) {
+      assert.equal(success(samples, 'nodata'), 0);
+      assert.equal(success(samples, 'cpu'), 1);
+      assert.ok(samples.some((s) => s.name === 'node_cpu_seconds_total'));
+    }
+    const said = lines.map((l) => JSON.parse(l) as { level: string; msg: string; error?: string });
+    assert.deepEqual(said.map((l) => [l.level, l.msg]), [
+      ['debug', 'host collector nodata: no data'],
+      ['debug', 'host collector nodata: no data'],
+    ]);
+    assert.equal(said[0]!.error, 'no /proc/nodata on this kernel');
   });
 
   it('skips a mount whose statfs hangs instead of piling up on it', async () => {

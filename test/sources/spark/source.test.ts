@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildConfig, type FlagValues } from '../../../agent/config';
-import { parseContext } from '../../../agent/databricks/context';
+import type { ComponentEnv } from '../../../agent/core/component';
+import { readContext } from '../../../agent/databricks/context';
 import { log } from '../../../agent/core/log';
 import { ExpectedOutage } from '../../../agent/core/outage';
 import { Pipeline } from '../../../agent/pipeline';
 import type { Sample } from '../../../agent/core/sample';
 import { seriesDropped } from '../../../agent/sources/spark/series-dropped';
 import { createSparkSource, MAX_APPLICATIONS, SparkNotUpError, type SparkSourceOverrides } from '../../../agent/sources/spark/source';
+import type { SparkOptions } from '../../../agent/sources/spark/options';
 import type { Source } from '../../../agent/core/source';
 import { AgentStats } from '../../../agent/core/stats';
 import { freePort, tempDir } from '../../helpers/servers';
@@ -42,12 +43,31 @@ describe('sources/spark', () => {
   const unhandled: unknown[] = [];
   const onUnhandled = (e: unknown) => unhandled.push(e);
 
-  function makeSource(flags: FlagValues, overrides: SparkSourceOverrides = {}, env: Record<string, string> = {}): Source {
-    const config = buildConfig({ sparkTimeout: '300ms', ...flags }, { DB_IS_DRIVER: 'TRUE', DB_CLUSTER_ID: '1124-135102-abc123', ...env });
-    const context = parseContext(config.env, { hostname: 'driver-host', ip: '127.0.0.1' });
+  /** The Spark options as the config gives them by default, a --spark-timeout of 300 ms, and `opts`. */
+  function makeSource(opts: Partial<SparkOptions>, overrides: SparkSourceOverrides = {}, env: Record<string, string> = {}): Source {
+    const spark: SparkOptions = {
+      timeoutMs: 300,
+      driverEnvFile: '/tmp/driver-env.sh',
+      prometheus: false,
+      maxExecutorSeries: 2000,
+      maxResponseBytes: 8 << 20,
+      ...opts,
+    };
     stats = new AgentStats();
+    const componentEnv: ComponentEnv = {
+      context: readContext({ DB_IS_DRIVER: 'TRUE', DB_CLUSTER_ID: '1124-135102-abc123', ...env }, 'driver-host'),
+      logger: log,
+      stats,
+      job: 'databricks',
+      intervalMs: 15_000,
+      pushTimeoutMs: 10_000,
+      env: {},
+      http: () => {
+        throw new Error('not used');
+      },
+    };
     // An empty root: no driver JVM of this machine leaks into the samples.
-    source = createSparkSource({ config, context, logger: log, stats }, { rootDir: root, probePorts: [], ...overrides });
+    source = createSparkSource(spark, componentEnv, { rootDir: root, probePorts: [], ...overrides });
     return source;
   }
   const warnings = (): LogLine[] => logs.lines.filter((l) => l.level === 'warn' || l.level === 'error');
@@ -71,7 +91,7 @@ describe('sources/spark', () => {
   });
 
   it('collects a Databricks driver: executors, jobs with job_id/run_id, stages, all with spark_app_id', async () => {
-    const samples = await makeSource({ sparkUrl: spark.url }).collect(new Date());
+    const samples = await makeSource({ url: spark.url }).collect(new Date());
     assert.equal(value(samples, 'spark_executors', { state: 'active' }), 3);
     assert.equal(value(samples, 'spark_executors', { state: 'dead' }), 1);
     assert.equal(value(samples, 'spark_active_tasks'), 7);
@@ -90,7 +110,7 @@ describe('sources/spark', () => {
 
   it('falls back to /executors where /allexecutors is missing (404)', async () => {
     spark.route(`${APP}/allexecutors`, { status: 404, body: 'unknown', contentType: 'text/plain' });
-    const samples = await makeSource({ sparkUrl: spark.url }).collect(new Date());
+    const samples = await makeSource({ url: spark.url }).collect(new Date());
     assert.equal(value(samples, 'spark_executors', { state: 'active' }), 3);
     assert.equal(value(samples, 'spark_executors', { state: 'dead' }), 0);
     assert.ok(spark.requests.includes(`${APP}/executors`));
@@ -106,7 +126,7 @@ describe('sources/spark', () => {
     ];
     for (const [what, route, reason] of cases)
       it(what, async () => {
-        const src = makeSource({ sparkUrl: spark.url });
+        const src = makeSource({ url: spark.url });
         spark.route('/api/v1/applications', route);
         const e = await rejection(src.collect(new Date()));
         assert.match(e.message, reason);
@@ -118,7 +138,7 @@ describe('sources/spark', () => {
   });
 
   it('one broken endpoint gives a partial result, logged once per outage', async () => {
-    const src = makeSource({ sparkUrl: spark.url });
+    const src = makeSource({ url: spark.url });
     spark.route(`${APP}/jobs`, { body: '[ { "jobId" : 12, "name" : "run at' });
     for (let i = 0; i < 3; i++) {
       const samples = await src.collect(new Date());
@@ -136,7 +156,7 @@ describe('sources/spark', () => {
   });
 
   it('one hanging endpoint: the rest arrives after --spark-timeout', async () => {
-    const src = makeSource({ sparkUrl: spark.url });
+    const src = makeSource({ url: spark.url });
     spark.route(`${APP}/stages`, { hang: true });
     const samples = await src.collect(new Date());
     assert.equal(value(samples, 'dbx_agent_spark_endpoint_up', { endpoint: 'stages' }), 0);
@@ -146,7 +166,7 @@ describe('sources/spark', () => {
   });
 
   it('every endpoint failing is an outage, not an empty success', async () => {
-    const src = makeSource({ sparkUrl: spark.url });
+    const src = makeSource({ url: spark.url });
     for (const p of ['allexecutors', 'jobs', 'stages']) spark.route(`${APP}/${p}`, { status: 500, body: 'boom', contentType: 'text/plain' });
     const e = await rejection(src.collect(new Date()));
     assert.match(e.message, /HTTP 500: boom/);
@@ -157,7 +177,7 @@ describe('sources/spark', () => {
     spark.route(`${APP}/allexecutors`, { body: JSON.stringify(driverOnly) });
     spark.route(`${APP}/jobs`, { body: '[]' });
     spark.route(`${APP}/stages`, { body: '[]' });
-    const samples = await makeSource({ sparkUrl: spark.url }).collect(new Date());
+    const samples = await makeSource({ url: spark.url }).collect(new Date());
     assert.equal(value(samples, 'spark_executors', { state: 'active' }), 0);
     assert.equal(value(samples, 'spark_active_tasks'), 0);
     assert.equal(value(samples, 'spark_jobs', { status: 'running' }), 0);
@@ -170,7 +190,7 @@ describe('sources/spark', () => {
     spark.route(`${second}/allexecutors`, { body: databricksFixture('executors.json') });
     spark.route(`${second}/jobs`, { body: '[]' });
     spark.route(`${second}/stages`, { body: '[]' });
-    const samples = await makeSource({ sparkUrl: spark.url }).collect(new Date());
+    const samples = await makeSource({ url: spark.url }).collect(new Date());
     assert.equal(value(samples, 'spark_active_tasks', { spark_app_id: DATABRICKS_APP_ID }), 7);
     assert.equal(value(samples, 'spark_active_tasks', { spark_app_id: 'app-20261124141210-0001' }), 7);
     assert.equal(value(samples, 'spark_jobs', { spark_app_id: 'app-20261124141210-0001', status: 'running' }), 0);
@@ -181,7 +201,7 @@ describe('sources/spark', () => {
     const many = Array.from({ length: MAX_APPLICATIONS + 3 }, (_, i) => ({ id: `app-2026112414000${i}-000${i}`, attempts: [{ completed: false }] }));
     spark.route('/api/v1/applications', { body: JSON.stringify(many) });
     for (const a of many) for (const p of ['allexecutors', 'jobs', 'stages']) spark.route(`/api/v1/applications/${a.id}/${p}`, { body: '[]' });
-    const samples = await makeSource({ sparkUrl: spark.url }).collect(new Date());
+    const samples = await makeSource({ url: spark.url }).collect(new Date());
     const ids = new Set(samples.map((s) => s.labels.spark_app_id));
     assert.deepEqual([...ids].sort(), many.slice(0, MAX_APPLICATIONS).map((a) => a.id).sort());
     assert.equal(warnings().length, 1);
@@ -190,7 +210,7 @@ describe('sources/spark', () => {
 
   it('an applications answer that is JSON but not a list', async () => {
     spark.route('/api/v1/applications', { body: '{"message":"unauthorized"}' });
-    const e = await rejection(makeSource({ sparkUrl: spark.url }).collect(new Date()));
+    const e = await rejection(makeSource({ url: spark.url }).collect(new Date()));
     assert.match(e.message, /GET http:\/\/127\.0\.0\.1:\d+\/api\/v1\/applications: applications: expected a JSON array, got object/);
   });
 
@@ -200,7 +220,7 @@ describe('sources/spark', () => {
     spark.route(`${second}/allexecutors`, { status: 500, body: 'boom', contentType: 'text/plain' });
     spark.route(`${second}/jobs`, { body: '[]' });
     spark.route(`${second}/stages`, { body: '[]' });
-    const src = makeSource({ sparkUrl: spark.url });
+    const src = makeSource({ url: spark.url });
     for (let i = 0; i < 3; i++) {
       const samples = await src.collect(new Date());
       assert.equal(value(samples, 'dbx_agent_spark_endpoint_up', { endpoint: 'executors', spark_app_id: 'app-20261124141210-0001' }), 0);
@@ -225,21 +245,21 @@ describe('sources/spark', () => {
 
   it('Spark listening nowhere (refused) and no running application are quiet too', async () => {
     const closed = await freePort();
-    let e = await rejection(makeSource({ sparkUrl: `http://127.0.0.1:${closed}` }).collect(new Date()));
+    let e = await rejection(makeSource({ url: `http://127.0.0.1:${closed}` }).collect(new Date()));
     assert.ok(e instanceof SparkNotUpError, e.message);
     assert.match(e.message, /connection refused/);
     spark.route('/api/v1/applications', { body: '[]' });
-    e = await rejection(makeSource({ sparkUrl: spark.url }).collect(new Date()));
+    e = await rejection(makeSource({ url: spark.url }).collect(new Date()));
     assert.ok(e instanceof SparkNotUpError);
     assert.match(e.message, /no running Spark application/);
   });
 
   it('caps per-executor series and counts the cut in dbx_agent_series_dropped_total', async () => {
-    const src = makeSource({ sparkUrl: spark.url, maxExecutorSeries: '40' });
+    const src = makeSource({ url: spark.url, maxExecutorSeries: 40 });
     assert.equal(stats.get(seriesDropped, { reason: 'executor_cap' }), 0);
     const samples = await src.collect(new Date());
     const ids = new Set(samples.map((s) => s.labels.executor_id).filter(Boolean));
-    const full = await makeSource({ sparkUrl: spark.url }).collect(new Date());
+    const full = await makeSource({ url: spark.url }).collect(new Date());
     const perExec = (id: string) => full.filter((s) => s.labels.executor_id === id).length;
     // Whole executors, driver first, while they fit in 40.
     let budget = 40;
@@ -254,7 +274,7 @@ describe('sources/spark', () => {
   });
 
   it('counts cut series across cycles and logs the cap once', async () => {
-    const src = makeSource({ sparkUrl: spark.url, maxExecutorSeries: '1' });
+    const src = makeSource({ url: spark.url, maxExecutorSeries: 1 });
     const s1 = await src.collect(new Date());
     const cut = stats.get(seriesDropped, { reason: 'executor_cap' })!;
     assert.ok(cut > 20, String(cut));
@@ -266,7 +286,7 @@ describe('sources/spark', () => {
   });
 
   it("--spark-prometheus forwards Spark's own endpoints, and skips them when they are off", async () => {
-    const src = makeSource({ sparkUrl: spark.url, sparkPrometheus: true });
+    const src = makeSource({ url: spark.url, prometheus: true });
     let samples = await src.collect(new Date());
     assert.equal(value(samples, 'metrics_executor_memoryUsed_bytes', { executor_id: '0', spark_app_id: DATABRICKS_APP_ID }), 536870912);
     assert.equal(value(samples, 'metrics_driver_DAGScheduler_job_activeJobs_Number'), 4);
@@ -284,7 +304,7 @@ describe('sources/spark', () => {
     mkdirSync(path.join(root, 'proc', '4242'), { recursive: true });
     writeFileSync(path.join(root, 'proc', '4242', 'cmdline'), '/usr/bin/java\0-Xmx7g\0com.databricks.backend.daemon.driver.DriverDaemon\0');
     writeFileSync(path.join(root, 'proc', '4242', 'status'), 'Name:\tjava\nVmRSS:\t 2097152 kB\n');
-    const samples = await makeSource({ sparkUrl: spark.url }).collect(new Date());
+    const samples = await makeSource({ url: spark.url }).collect(new Date());
     assert.equal(value(samples, 'spark_driver_jvm_resident_memory_bytes', { spark_app_id: DATABRICKS_APP_ID }), 2147483648);
     // No hsperfdata file in this root: no heap series rather than a guess.
     assert.equal(value(samples, 'spark_driver_jvm_heap_used_bytes'), undefined);
@@ -296,7 +316,7 @@ describe('sources/spark', () => {
   });
 
   it('in the pipeline: source_up 0 on failure, one log line per outage, never an unhandled rejection', async () => {
-    const src = makeSource({ sparkUrl: spark.url });
+    const src = makeSource({ url: spark.url });
     const pipeline = new Pipeline({ sources: [src], sinks: [], baseLabels: { node: 'driver-host' }, stats, logger: log, sourceTimeoutMs: 5000 });
     spark.route('/api/v1/applications', { status: 503, body: 'starting', contentType: 'text/plain' });
     for (let i = 0; i < 3; i++) {

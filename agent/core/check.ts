@@ -7,6 +7,12 @@
  */
 import { redact } from '../core/log';
 
+/** An endpoint doctor checks DNS, TCP and TLS of. */
+export interface CheckedEndpoint {
+  label: string;
+  url: string;
+}
+
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface CheckResult {

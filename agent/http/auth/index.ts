@@ -1,0 +1,53 @@
+/**
+ * The one table of sign-in methods. A new one is one file plus one line below: its options,
+ * parsing, the Authorization header it makes and what doctor says about it come from its entry.
+ */
+import { ConfigError, settingName, type Settings } from '../../core/options';
+import type { ConfiguredByName } from '../../core/component';
+import { basic } from './basic';
+import { bearer } from './bearer';
+import type { Auth, AuthMethod, AuthMethodEnv } from './method';
+import { oauth2 } from './oauth2';
+
+export const AUTH_METHODS = [bearer, basic, oauth2] as const;
+
+/** The configured method's options by name (at most one is set). */
+export type AuthConfigs = ConfiguredByName<typeof AUTH_METHODS>;
+
+export const AUTH_OPTIONS = AUTH_METHODS.flatMap((m) => m.options);
+
+/** The configured method and its options, if any. */
+export interface ChosenAuth {
+  method: AuthMethod;
+  options: unknown;
+}
+
+/** Parses every method's options; more than one configured is refused, naming what was given. */
+export function parseAuth(s: Settings): AuthConfigs {
+  const out: Record<string, unknown> = {};
+  const given: string[] = [];
+  for (const m of AUTH_METHODS) {
+    const o = m.parse(s);
+    if (o === undefined) continue;
+    out[m.name] = o;
+    given.push(settingName(m.triggers.find((t) => s.given(t)) ?? m.triggers[0]!));
+  }
+  if (given.length > 1) throw new ConfigError(given.join(' and '), 'choose one of bearer token, basic auth or OAuth2');
+  return out as AuthConfigs;
+}
+
+/** The method configured in `configs`, if any. */
+export function chosenAuth(configs: AuthConfigs): ChosenAuth | undefined {
+  const record = configs as Record<string, unknown>;
+  const method = AUTH_METHODS.find((m) => record[m.name] !== undefined) as AuthMethod | undefined;
+  return method && { method, options: record[method.name] };
+}
+
+const NONE: Auth = { kind: 'none', authorization: async () => undefined, refresh: async () => undefined };
+
+export function createAuth(configs: AuthConfigs, env: AuthMethodEnv): Auth {
+  const chosen = chosenAuth(configs);
+  return chosen ? chosen.method.create(chosen.options, env) : NONE;
+}
+
+export type { Auth, AuthMethod, AuthMethodEnv } from './method';

@@ -1,0 +1,14 @@
+/** Doctor's hint for a failed test push, by what the endpoint answered. */
+import axios from 'axios';
+import { describeHttpError } from './client';
+
+export function pushHint(e: unknown, what: string): string {
+  const status = axios.isAxiosError(e) ? e.response?.status : undefined;
+  if (status === 401) return 'the endpoint rejected the credentials: check the token/password/client secret and its file';
+  if (status === 403) return 'the credentials are valid but not allowed to push here';
+  if (status === 404) return `no ${what} API at this path: check the URL (and its path prefix behind a proxy)`;
+  if (status !== undefined && status >= 500) return 'the endpoint or a proxy in front of it has a problem: see its logs';
+  const text = describeHttpError(e);
+  if (/TLS/.test(text)) return 'see the tls check above; --ca-file, --cert-file/--key-file, --tls-server-name';
+  return 'see the dns/tcp checks above';
+}
