@@ -3,6 +3,12 @@
  * the CPU works, slow when idle (an idle all-purpose cluster should cost nearly nothing).
  */
 import type { Sample } from './core/sample';
+import { cpuSeconds } from './sources/host/stat';
+import { endpointUp, type Endpoint } from './sources/spark/endpoints';
+import { activeTasks } from './sources/spark/parse';
+
+/** Whose failure leaves Spark's activity unknown. */
+const EXECUTORS_ENDPOINT: Endpoint = 'executors';
 
 export class ActivityDetector {
   private lastCpu?: { busy: number; total: number };
@@ -20,11 +26,12 @@ export class ActivityDetector {
     let sparkActive = 0;
     let sparkUnknown = false;
     for (const s of samples) {
-      if (s.name === 'node_cpu_seconds_total') {
+      // By the families the sources emit, not by spelled-out names: a rename is a compile error here.
+      if (s.name === cpuSeconds.name) {
         total += s.value;
         if (s.labels.mode !== 'idle' && s.labels.mode !== 'iowait') busy += s.value;
-      } else if (s.name === 'spark_active_tasks') sparkActive += s.value;
-      else if (s.name === 'dbx_agent_spark_endpoint_up' && s.labels.endpoint === 'executors' && s.value === 0) sparkUnknown = true;
+      } else if (s.name === activeTasks.name) sparkActive += s.value;
+      else if (s.name === endpointUp.name && s.labels.endpoint === EXECUTORS_ENDPOINT && s.value === 0) sparkUnknown = true;
     }
     let cpuBusy = false;
     if (total > 0) {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { ActivityDetector } from '../agent/activity';
-import { counter, gauge, type Sample } from '../agent/core/sample';
-
-const cpuFamily = counter('node_cpu_seconds_total', 'test');
-const activeFamily = gauge('spark_active_tasks', 'test');
+import type { Sample } from '../agent/core/sample';
+import { cpuSeconds as cpuFamily } from '../agent/sources/host/stat';
+import { endpointUp as up } from '../agent/sources/spark/endpoints';
+import { activeTasks as activeFamily } from '../agent/sources/spark/parse';
 
 /** node_cpu_seconds_total for 2 CPUs with the given cumulative busy (user) and idle seconds each. */
 function cpu(busy: number, idle: number, iowait = 0): Sample[] {
@@ -23,7 +23,6 @@ describe('activity', () => {
   });
 
   it("a driver whose executors endpoint failed is busy: Spark's activity is unknown, not idle", () => {
-    const up = gauge('dbx_agent_spark_endpoint_up', 'test');
     const d = new ActivityDetector(0.2);
     assert.equal(d.observe([up({ endpoint: 'executors', spark_app_id: 'a' }, 0)]), true);
     assert.equal(d.observe([up({ endpoint: 'executors', spark_app_id: 'a' }, 1), activeFamily({ spark_app_id: 'a' }, 0)]), false);

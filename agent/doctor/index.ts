@@ -7,17 +7,15 @@
 import type { Config } from '../config';
 import { componentEnv } from '../agent';
 import { fail, ok, skip, warn, type CheckResult, type CheckedEndpoint } from '../core/check';
-import type { ComponentEnv, SourceEntry } from '../core/component';
+import { optionsOf, type ComponentEnv, type SourceEntry } from '../core/component';
 import type { Logger } from '../core/log';
 import { redactUrl } from '../core/options';
 import { AgentStats } from '../core/stats';
 import { readContext } from '../databricks/context';
 import { chosenAuth } from '../http/auth/index';
 import { authFor, describeHttpError, tlsMaterialFor } from '../http/client';
-import { TLS_OPTIONS } from '../http/tls-options';
 import { configuredSinks, SINKS } from '../sinks/index';
 import { SOURCES } from '../sources/index';
-import { optionsOf } from '../core/component';
 import { checkDns, checkTcp, checkTls, proxyFor } from './network';
 
 export interface DoctorOptions {
@@ -76,7 +74,7 @@ async function checkEndpoints(config: Config, endpoints: CheckedEndpoint[], resu
 export async function runDoctor(config: Config, o: DoctorOptions): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   if (config.tls.insecureSkipVerify)
-    results.push(warn('tls-verify', `certificate verification is OFF (${TLS_OPTIONS[4].flag}): anyone on the path can read and forge pushes`, 'use --ca-file with the CA of the server instead'));
+    results.push(warn('tls-verify', 'certificate verification is OFF (--insecure-skip-verify): anyone on the path can read and forge pushes', 'use --ca-file with the CA of the server instead'));
 
   const context = readContext(config.env, config.nodeName);
   results.push(

@@ -49,6 +49,6 @@ export function enabledSources(list: readonly string[], configs: SourceConfigs, 
 
 export function createSources(list: readonly string[], configs: SourceConfigs, env: ComponentEnv): Source[] {
   return enabledSources(list, configs, env).map(({ entry, options }) =>
-    entry.create(options, { ...env, logger: entry.name === 'self' ? env.logger : env.logger.child({ source: entry.name }) }),
+    entry.create(options, { ...env, logger: env.logger.child({ source: entry.name }) }),
   );
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { startAgent, type Daemon } from '../helpers/agent';
 import { databricksFixture, databricksRoutes, startFakeSpark, type FakeSpark } from '../helpers/fake-spark';
-import { startPushgatewayProxy, type PushgatewayProxy } from '../helpers/pushgateway-proxy';
+import { startGateProxy, type GateProxy } from '../helpers/gate-proxy';
 import { pushgatewaySeries, startPushgateway, waitFor, type Server } from '../helpers/servers';
 
 const DRIVER_ENV = { DB_CLUSTER_ID: '0101-120000-stop', DB_IS_DRIVER: 'TRUE', DB_DRIVER_IP: '127.0.0.1' };
@@ -14,13 +14,13 @@ const DRIVER_ENV = { DB_CLUSTER_ID: '0101-120000-stop', DB_IS_DRIVER: 'TRUE', DB
 describe('commands/run: stopping', function () {
   this.timeout(60000);
   let pg: Server;
-  let proxy: PushgatewayProxy;
+  let proxy: GateProxy;
   let spark: FakeSpark | undefined;
   let agent: Daemon | undefined;
 
   before(async () => (pg = await startPushgateway()));
   after(async () => pg?.stop());
-  beforeEach(async () => (proxy = await startPushgatewayProxy(pg.url)));
+  beforeEach(async () => (proxy = await startGateProxy(pg.url)));
   afterEach(async () => {
     await agent?.stop('SIGKILL');
     agent = undefined;
@@ -34,7 +34,7 @@ describe('commands/run: stopping', function () {
   const groupOf = async (node: string) => (await pushgatewaySeries(pg.url)).filter((s) => s.group.node === node);
   /** From now on the Pushgateway holds PUTs without an answer; resolves once one hangs. */
   const hangPuts = async (): Promise<void> => {
-    proxy.hang.add('PUT');
+    proxy.hold('PUT');
     const puts = proxy.arrivals().filter((m) => m === 'PUT').length;
     await waitFor(async () => proxy.arrivals().filter((m) => m === 'PUT').length > puts, 10000, 'a hung PUT');
   };
@@ -85,13 +85,48 @@ describe('commands/run: stopping', function () {
   it('SIGTERM with the Pushgateway hung altogether: exits 0 and says the group is left for gc', async () => {
     agent = start('hung-all', ['--sources', 'self']);
     await waitFor(async () => (await groupOf('hung-all')).length > 0, 20000, 'a first push');
-    proxy.hang.add('DELETE');
+    proxy.hold('DELETE');
     await hangPuts();
     const { code } = await agent.stop('SIGTERM');
     const log = agent.stderr();
     agent = undefined;
     assert.equal(code, 0, log);
     assert.match(log, /could not delete the Pushgateway group before exit: it is left for `dbx-prom-agent gc`/);
+  });
+
+  it('a second SIGTERM while stopping (the DELETE on its way) does not kill the agent: the DELETE lands, exit 0', async () => {
+    // systemd signals every process of the unit and a wrapper may forward the same SIGTERM: the
+    // second one comes while the agent is stopping. The DELETE is held at a gate, so the agent
+    // is provably in its stopping phase, waiting on it, when the second signal comes.
+    const gate = await startGateProxy(pg.url);
+    try {
+      const a = (agent = startAgent(
+        ['run', '--pushgateway-url', gate.url, '--interval', '1s', '--idle-interval', '1s', '--node-name', 'twice-node', '--sources', 'self'],
+        DRIVER_ENV,
+      ));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        a.proc.once('exit', (code, signal) => resolve({ code, signal })),
+      );
+      await gate.when((e) => e.method === 'PUT' && e.what === 'answered');
+      assert.ok((await groupOf('twice-node')).length > 0, 'first push');
+      const del = gate.hold('DELETE');
+      a.proc.kill('SIGTERM');
+      await del.arrived;
+      await waitFor(async () => /"msg":"stopping","signal":"SIGTERM"/.test(a.stderr()), 5000, 'the "stopping" line');
+      assert.equal(a.proc.exitCode, null, 'still stopping');
+      a.proc.kill('SIGTERM');
+      del.release();
+      const { code, signal } = await exited;
+      const log = a.stderr();
+      agent = undefined;
+      assert.deepEqual({ code, signal }, { code: 0, signal: null }, log);
+      assert.ok(gate.events.some((e) => e.method === 'DELETE' && e.what === 'answered'), gate.describe());
+      assert.deepEqual(await groupOf('twice-node'), []);
+      assert.match(log, /deleted Pushgateway group/);
+      assert.equal(log.match(/"msg":"stopping"/g)?.length, 1, log);
+    } finally {
+      await gate.close();
+    }
   });
 
   it('SIGHUP (a closed terminal) stops like SIGTERM: group deleted, exit 0', async () => {

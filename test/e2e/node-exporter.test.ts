@@ -36,12 +36,12 @@ const debianOnlyExcluded = (s: Series): boolean =>
 
 /**
  * node_exporter's vmstat series are `untyped`, a type our samples do not have (gauge or counter):
- * the agent sends them as counter, what they are (kernel event counts since boot; see
- * agent/sources/host/vmstat.ts). Only these names may differ so; any other untyped name of
+ * the agent sends them as gauge, what Prometheus takes untyped for (a counter must end in
+ * `_total`; see agent/sources/host/vmstat.ts). Only these names may differ so; any other untyped name of
  * node_exporter shared with the agent fails the type test until it is decided here.
  */
 const OURS_FOR_UNTYPED: Record<string, string> = Object.fromEntries(
-  ['pgpgin', 'pgpgout', 'pswpin', 'pswpout', 'pgfault', 'pgmajfault', 'oom_kill'].map((f) => [`node_vmstat_${f}`, 'counter']),
+  ['pgpgin', 'pgpgout', 'pswpin', 'pswpout', 'pgfault', 'pgmajfault', 'oom_kill'].map((f) => [`node_vmstat_${f}`, 'gauge']),
 );
 
 /** Linux 4.20+ with CONFIG_PSI (and not psi=0): both sides have node_pressure_* series. */

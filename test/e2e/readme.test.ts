@@ -4,6 +4,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { AGENT_OPTIONS } from '../../agent/config';
+import { AUTH_METHODS } from '../../agent/http/auth/index';
+import { SINKS } from '../../agent/sinks/index';
+import { SOURCES } from '../../agent/sources/index';
+import { COLLECTORS } from '../../agent/sources/host/collectors';
 import { runAgent } from '../helpers/agent';
 import { startFakeSpark, type FakeSpark } from '../helpers/fake-spark';
 
@@ -26,10 +30,22 @@ describe('README', function () {
   this.timeout(30000);
 
   it('documents every option and its env variable', () => {
+    // AGENT_OPTIONS is walked from the component tables: a new component's options land here.
     for (const o of AGENT_OPTIONS) {
       assert.ok(README.includes(o.env), `${o.env} missing`);
       if (!o.envOnly) assert.ok(README.includes(o.flag.split(' ')[0]!), `${o.flag} missing`);
+      if (o.negatable) assert.ok(README.includes(o.flag.replace(/^--/, '--no-')), `--no- form of ${o.flag} missing`);
     }
+  });
+
+  it('names every source, sink, sign-in method and host collector', () => {
+    const collectorRow = README.split('\n').find((l) => l.startsWith('| `node_scrape_collector_success`')) ?? '';
+    for (const c of COLLECTORS) assert.match(collectorRow, new RegExp(`\\b${c.name}\\b`), `collector ${c.name} not in the collector label list`);
+    const sourcesRow = README.split('\n').find((l) => l.startsWith('| `--sources <names>`')) ?? '';
+    for (const s of SOURCES) assert.ok(sourcesRow.includes(s.name), `source ${s.name} not in the --sources row`);
+    const sinksSection = README.slice(README.indexOf('\n## Sinks'), README.indexOf('\n## ', README.indexOf('\n## Sinks') + 1));
+    for (const s of SINKS) assert.ok(sinksSection.includes(s.primary.flag.split(' ')[0]!), `sink ${s.name}: ${s.primary.flag} not in the Sinks section`);
+    for (const m of AUTH_METHODS) for (const o of m.options) assert.ok(README.includes(o.env), `${m.name}: ${o.env} missing`);
   });
 
   it('has a runbook heading for every alert the rules link to', () => {

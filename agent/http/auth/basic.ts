@@ -22,6 +22,7 @@ const header = (user: string, password: string): string => {
 
 export const basic: AuthMethod<'basic', BasicConfig> = {
   name: 'basic',
+  title: 'basic auth',
   options: [USER, PASSWORD_FILE, PASSWORD],
   triggers: [USER],
   parse(s) {

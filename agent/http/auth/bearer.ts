@@ -13,6 +13,7 @@ export interface BearerConfig {
 
 export const bearer: AuthMethod<'bearer', BearerConfig> = {
   name: 'bearer',
+  title: 'bearer token',
   options: [TOKEN_FILE, TOKEN],
   triggers: [TOKEN_FILE, TOKEN],
   parse(s) {

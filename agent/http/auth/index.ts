@@ -32,8 +32,13 @@ export function parseAuth(s: Settings): AuthConfigs {
     out[m.name] = o;
     given.push(settingName(m.triggers.find((t) => s.given(t)) ?? m.triggers[0]!));
   }
-  if (given.length > 1) throw new ConfigError(given.join(' and '), 'choose one of bearer token, basic auth or OAuth2');
+  if (given.length > 1) throw new ConfigError(given.join(' and '), `choose one of ${choiceList()}`);
   return out as AuthConfigs;
+}
+
+function choiceList(): string {
+  const titles = AUTH_METHODS.map((m) => m.title);
+  return titles.length > 1 ? `${titles.slice(0, -1).join(', ')} or ${titles.at(-1)}` : titles.join('');
 }
 
 /** The method configured in `configs`, if any. */

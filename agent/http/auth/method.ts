@@ -23,6 +23,8 @@ export interface AuthMethodEnv {
 
 export interface AuthMethod<Name extends string = string, O = unknown> {
   readonly name: Name;
+  /** How a user calls it ("choose one of bearer token, basic auth or OAuth2"). */
+  readonly title: string;
   readonly options: readonly OptionSpec[];
   /** The options that turn it on: the first one given is named when two methods are. */
   readonly triggers: readonly OptionSpec[];

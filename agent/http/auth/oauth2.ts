@@ -18,6 +18,7 @@ const METHODS = ['client_secret_basic', 'client_secret_post'] as const;
 
 export const oauth2: AuthMethod<'oauth2', OAuth2Config> = {
   name: 'oauth2',
+  title: 'OAuth2',
   options: [TOKEN_URL, CLIENT_ID, SECRET_FILE, SECRET, SCOPES, AUDIENCE, PARAMS, AUTH_METHOD],
   triggers: [TOKEN_URL],
   parse(s) {

@@ -44,7 +44,7 @@ export function parseProcStat(text: string): ProcStat {
   return out;
 }
 
-const cpuSeconds = counter('node_cpu_seconds_total', 'Seconds the CPUs spent in each mode.');
+export const cpuSeconds = counter('node_cpu_seconds_total', 'Seconds the CPUs spent in each mode.');
 const cpuGuest = counter('node_cpu_guest_seconds_total', 'Seconds the CPUs spent in guests (VMs) for each mode.');
 const bootTime = gauge('node_boot_time_seconds', 'Node boot time, in unixtime.');
 const ctxt = counter('node_context_switches_total', 'Total number of context switches.');

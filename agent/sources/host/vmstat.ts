@@ -4,14 +4,15 @@
  * faults and the kernel OOM killer's kills.
  *
  * Type: node_exporter exposes these as `untyped`, which our samples cannot be (gauge or
- * counter). They are counter, because every one of them is a kernel event count since boot
- * that only goes up (`oom_kill` is "processes killed by the OOM killer so far"), and
- * increase()/rate() are the only way they are read; remote-write metadata and Grafana then
- * treat them as what they are. The names keep node_exporter's (no `_total`), so its dashboards
- * and alerts work unchanged. The parity test (test/e2e/node-exporter.test.ts) accepts exactly
- * these names as counter where node_exporter says untyped.
+ * counter). They are gauge, what Prometheus takes an untyped series for: a counter must end in
+ * `_total` (promtool's lint refuses the exposition otherwise, and remote-write metadata would
+ * claim a counter under a gauge's name), and the names must stay node_exporter's, so its
+ * dashboards and alerts work unchanged. increase()/rate() read them all the same: they are
+ * kernel event counts since boot that only go up (`oom_kill` is "processes killed by the OOM
+ * killer so far"). The parity test (test/e2e/node-exporter.test.ts) accepts exactly these
+ * names as gauge where node_exporter says untyped.
  */
-import { counter, type Sample } from '../../core/sample';
+import { gauge, type Sample } from '../../core/sample';
 import type { HostCollector } from './collector';
 import type { ProcReader } from './proc';
 
@@ -23,7 +24,7 @@ export const VMSTAT_DEFAULT_FIELDS = /^(oom_kill|pgpg|pswp|pg.*fault).*/;
  * declared once so that every node sends the same HELP/TYPE for a name.
  */
 export const VMSTAT_FIELDS = ['pgpgin', 'pgpgout', 'pswpin', 'pswpout', 'pgfault', 'pgmajfault', 'oom_kill'] as const;
-const families = new Map(VMSTAT_FIELDS.map((f) => [f, counter(`node_vmstat_${f}`, `/proc/vmstat information field ${f}.`)]));
+const families = new Map(VMSTAT_FIELDS.map((f) => [f, gauge(`node_vmstat_${f}`, `/proc/vmstat information field ${f}.`)]));
 
 /** Pure: `name value` lines → value by name. Any other line is an error, as node_exporter's. */
 export function parseVmstat(text: string): Map<string, number> {

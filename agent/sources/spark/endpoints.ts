@@ -14,7 +14,7 @@ import { ExecutorRemovalTracker } from './executor-removals';
 import { parseExecutors, parseJobs, parseStages, STAGE_STATUSES } from './parse';
 import { parsePrometheusText, relabelSparkSamples } from './prometheus';
 
-const endpointUp = gauge('dbx_agent_spark_endpoint_up', 'Whether the last request to a Spark UI endpoint succeeded (1) or failed (0), by endpoint.');
+export const endpointUp = gauge('dbx_agent_spark_endpoint_up', 'Whether the last request to a Spark UI endpoint succeeded (1) or failed (0), by endpoint.');
 
 export type Endpoint = 'executors' | 'jobs' | 'stages' | 'prometheus_executors' | 'prometheus_driver';
 

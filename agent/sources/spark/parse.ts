@@ -136,17 +136,7 @@ export function parseExecutors(json: unknown, appId: string, leftOut?: string[])
   let failed = 0;
   let completed = 0;
   const counts = countReader();
-  const entries = asArray(json, 'executors')
-    .map(asObject)
-    .filter((e, i): e is Record<string, unknown> => {
-      if (e === undefined || e.id === undefined || e.id === null) return false;
-      // Spark's ExecutorSummary.id is a string: another type is not one to guess at.
-      if (typeof e.id !== 'string') throw new MalformedPayloadError(`executor entry ${i} id`, e.id, 'a string');
-      return true;
-    });
-  // The driver first, then executors by number: a cap keeps the same executors every cycle.
-  entries.sort((a, b) => executorOrder(a.id as string) - executorOrder(b.id as string) || String(a.id).localeCompare(String(b.id)));
-  for (const e of entries) {
+  for (const e of executorEntries(json)) {
     const id = e.id as string;
     const isDriver = id === DRIVER_ID;
     if (e.isActive !== undefined && e.isActive !== null && typeof e.isActive !== 'boolean')
@@ -163,44 +153,7 @@ export function parseExecutors(json: unknown, appId: string, leftOut?: string[])
     if (!isActive) continue;
     cores += n(e.totalCores, 'totalCores') ?? 0;
     running += n(e.activeTasks, 'activeTasks') ?? 0;
-
-    const l: Labels = { ...app, executor_id: id };
-    const put = (f: (l: Labels, v: number) => Sample, from: Record<string, unknown>, name: string, divisor = 1, labels: Labels = l): void => {
-      const v = n(from[name], name);
-      if (v !== undefined) out.push(f(labels, divisor === 1 ? v : v / divisor));
-    };
-    put(execMemoryUsed, e, 'memoryUsed');
-    put(execMaxMemory, e, 'maxMemory');
-    put(execDiskUsed, e, 'diskUsed');
-    put(execActiveTasks, e, 'activeTasks');
-    put(execMaxTasks, e, 'maxTasks');
-    put(execFailedTasks, e, 'failedTasks');
-    put(execCompletedTasks, e, 'completedTasks');
-    put(execDuration, e, 'totalDuration', 1000); // ms
-    put(execGc, e, 'totalGCTime', 1000); // ms
-    put(execShuffleRead, e, 'totalShuffleRead');
-    put(execShuffleWrite, e, 'totalShuffleWrite');
-    put(execInput, e, 'totalInputBytes');
-    const mem = asObject(e.memoryMetrics);
-    if (mem) {
-      put(execStorageUsed, mem, 'usedOnHeapStorageMemory', 1, { ...l, area: 'on_heap' });
-      put(execStorageUsed, mem, 'usedOffHeapStorageMemory', 1, { ...l, area: 'off_heap' });
-      put(execStorageTotal, mem, 'totalOnHeapStorageMemory', 1, { ...l, area: 'on_heap' });
-      put(execStorageTotal, mem, 'totalOffHeapStorageMemory', 1, { ...l, area: 'off_heap' });
-    }
-    const peak = asObject(e.peakMemoryMetrics);
-    if (peak) {
-      put(execHeapPeak, peak, 'JVMHeapMemory');
-      put(execOffHeapPeak, peak, 'JVMOffHeapMemory');
-    }
-    if (isDriver) {
-      put(driverStorageUsed, e, 'memoryUsed', 1, app);
-      put(driverStorageMax, e, 'maxMemory', 1, app);
-      if (peak) {
-        put(driverHeapPeak, peak, 'JVMHeapMemory', 1, app);
-        put(driverOffHeapPeak, peak, 'JVMOffHeapMemory', 1, app);
-      }
-    }
+    out.push(...activeExecutorSamples(e, id, app, n));
   }
   out.unshift(
     executors({ ...app, state: 'active' }, active),
@@ -213,6 +166,63 @@ export function parseExecutors(json: unknown, appId: string, leftOut?: string[])
   const negative = counts.fields;
   out.push(valuesLeftOut({ ...app, endpoint: 'executors' }, negative.length));
   leftOut?.push(...negative);
+  return out;
+}
+
+/** Spark's entries with an id, validated, the driver first and then executors by number (a cap then keeps the same executors every cycle). */
+function executorEntries(json: unknown): Record<string, unknown>[] {
+  const entries = asArray(json, 'executors')
+    .map(asObject)
+    .filter((e, i): e is Record<string, unknown> => {
+      if (e === undefined || e.id === undefined || e.id === null) return false;
+      // Spark's ExecutorSummary.id is a string: another type is not one to guess at.
+      if (typeof e.id !== 'string') throw new MalformedPayloadError(`executor entry ${i} id`, e.id, 'a string');
+      return true;
+    });
+  return entries.sort((a, b) => executorOrder(a.id as string) - executorOrder(b.id as string) || String(a.id).localeCompare(String(b.id)));
+}
+
+/** The per-executor series of an active executor (and, for the driver's entry, the driver's memory). */
+function activeExecutorSamples(e: Record<string, unknown>, id: string, app: Labels, n: (v: unknown, name: string) => number | undefined): Sample[] {
+  const out: Sample[] = [];
+  const isDriver = id === DRIVER_ID;
+  const l: Labels = { ...app, executor_id: id };
+  const put = (f: (l: Labels, v: number) => Sample, from: Record<string, unknown>, name: string, divisor = 1, labels: Labels = l): void => {
+    const v = n(from[name], name);
+    if (v !== undefined) out.push(f(labels, divisor === 1 ? v : v / divisor));
+  };
+  put(execMemoryUsed, e, 'memoryUsed');
+  put(execMaxMemory, e, 'maxMemory');
+  put(execDiskUsed, e, 'diskUsed');
+  put(execActiveTasks, e, 'activeTasks');
+  put(execMaxTasks, e, 'maxTasks');
+  put(execFailedTasks, e, 'failedTasks');
+  put(execCompletedTasks, e, 'completedTasks');
+  put(execDuration, e, 'totalDuration', 1000); // ms
+  put(execGc, e, 'totalGCTime', 1000); // ms
+  put(execShuffleRead, e, 'totalShuffleRead');
+  put(execShuffleWrite, e, 'totalShuffleWrite');
+  put(execInput, e, 'totalInputBytes');
+  const mem = asObject(e.memoryMetrics);
+  if (mem) {
+    put(execStorageUsed, mem, 'usedOnHeapStorageMemory', 1, { ...l, area: 'on_heap' });
+    put(execStorageUsed, mem, 'usedOffHeapStorageMemory', 1, { ...l, area: 'off_heap' });
+    put(execStorageTotal, mem, 'totalOnHeapStorageMemory', 1, { ...l, area: 'on_heap' });
+    put(execStorageTotal, mem, 'totalOffHeapStorageMemory', 1, { ...l, area: 'off_heap' });
+  }
+  const peak = asObject(e.peakMemoryMetrics);
+  if (peak) {
+    put(execHeapPeak, peak, 'JVMHeapMemory');
+    put(execOffHeapPeak, peak, 'JVMOffHeapMemory');
+  }
+  if (isDriver) {
+    put(driverStorageUsed, e, 'memoryUsed', 1, app);
+    put(driverStorageMax, e, 'maxMemory', 1, app);
+    if (peak) {
+      put(driverHeapPeak, peak, 'JVMHeapMemory', 1, app);
+      put(driverOffHeapPeak, peak, 'JVMOffHeapMemory', 1, app);
+    }
+  }
   return out;
 }
 

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createPushgatewaySink } from '../../../agent/sinks/pushgateway/sink';
 import { createHttpClient } from '../../../agent/http/client';
 import { buildConfig } from '../../../agent/config';
@@ -8,6 +6,7 @@ import { captureLogs, log } from '../../../agent/core/log';
 import { gauge } from '../../../agent/core/sample';
 import { freePort, pushgatewaySeries, startPushgateway, waitFor, type Server } from '../../helpers/servers';
 import { runAgent, startAgent } from '../../helpers/agent';
+import { startGateProxy } from '../../helpers/gate-proxy';
 
 const DRIVER_ENV = {
   DB_CLUSTER_ID: '0101-120000-abcd123',
@@ -96,52 +95,68 @@ describe('sinks/pushgateway (real Pushgateway)', function () {
     assert.match(agent.stderr(), /deleted Pushgateway group/);
   });
 
-  it('run: a second SIGTERM right after the first still ends with the DELETE and exit 0', async () => {
-    const agent = startAgent(['run', '--pushgateway-url', pg.url, '--interval', '1s', '--idle-interval', '1s', '--sources', 'self', '--node-name', 'twice-node'], DRIVER_ENV);
-    await waitFor(async () => (await pushgatewaySeries(pg.url)).some((s) => s.group.node === 'twice-node'), 15000, 'first push');
-    agent.proc.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 10));
-    const { code } = await agent.stop('SIGTERM');
-    assert.equal(code, 0, agent.stderr());
-    assert.deepEqual((await pushgatewaySeries(pg.url)).filter((s) => s.group.node === 'twice-node'), []);
-  });
-
-  it('run: the DELETE waits for a slow PUT in flight, so no ghost group comes back', async () => {
-    // A Pushgateway stand-in that takes 2.5 s to answer PUTs and records the order of events.
-    const events: string[] = [];
-    let slow = false;
-    const server = http.createServer((req, res) => {
-      const what = `${req.method}`;
-      req.resume();
-      req.on('end', () => {
-        events.push(`${what} received`);
-        const answer = () => {
-          events.push(`${what} answered`);
-          res.writeHead(req.method === 'DELETE' ? 202 : 200).end();
-        };
-        if (req.method === 'PUT' && slow) setTimeout(answer, 2500);
-        else answer();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const agent = startAgent(['run', '--pushgateway-url', url, '--interval', '1s', '--idle-interval', '1s', '--sources', 'self'], DRIVER_ENV);
+  it('run: a PUT still in flight at exit is waited for, then given up, and only then the DELETE goes out', async () => {
+    // A PUT held at a gate, never answered: stopping may not DELETE while it is on its way (it
+    // would land after the DELETE and bring the group back as a ghost), so the agent must give it
+    // up first. Nothing here depends on time: the order of events is the test.
+    const gate = await startGateProxy(pg.url);
+    const agent = startAgent(['run', '--pushgateway-url', gate.url, '--interval', '1s', '--idle-interval', '1s', '--sources', 'self', '--node-name', 'slow-put'], DRIVER_ENV);
     try {
-      await waitFor(async () => events.includes('PUT answered'), 15000, 'first push');
-      slow = true;
-      events.length = 0;
-      await waitFor(async () => events.includes('PUT received'), 5000, 'a slow PUT in flight');
+      await gate.when((e) => e.method === 'PUT' && e.what === 'answered');
+      const put = gate.hold('PUT');
+      await put.arrived;
+      const held = gate.events.length - 1;
       const { code } = await agent.stop('SIGTERM');
-      assert.equal(code, 0, agent.stderr());
-      const del = events.indexOf('DELETE received');
-      assert.ok(del > 0, `a DELETE was sent: ${events.join(', ')}`);
-      assert.ok(events.slice(0, del).includes('PUT answered'), `DELETE only after the PUT finished: ${events.join(', ')}`);
-      assert.doesNotMatch(agent.stderr(), /exit deadline reached/);
+      const log = agent.stderr();
+      assert.equal(code, 0, log);
+      const after = gate.events.slice(held).map((e) => `${e.method} ${e.what}`);
+      assert.deepEqual(after.slice(0, 4), ['PUT received', 'PUT aborted', 'DELETE received', 'DELETE answered'], gate.describe());
+      assert.deepEqual(after.slice(4), [], `nothing after the DELETE: ${gate.describe()}`);
+      assert.deepEqual((await pushgatewaySeries(pg.url)).filter((s) => s.group.node === 'slow-put'), []);
+      assert.match(log, /a push to the Pushgateway still hangs at exit: aborted/);
+      assert.match(log, /deleted Pushgateway group/);
+      assert.doesNotMatch(log, /exit deadline reached/);
     } finally {
       await agent.stop('SIGKILL');
-      server.closeAllConnections();
-      server.close();
+      await gate.close();
     }
+  });
+
+  it('close waits for a slow PUT in flight and DELETEs only once it is answered', async () => {
+    const gate = await startGateProxy(pg.url);
+    const http = createHttpClient(buildConfig({ pushgatewayUrl: gate.url }, {}), { timeoutMs: 20000 });
+    // What the gate had seen when the sink asked for the DELETE.
+    const seenAtDelete: string[] = [];
+    const del = http.delete.bind(http);
+    http.delete = ((...args: Parameters<typeof http.delete>) => {
+      seenAtDelete.push(gate.describe());
+      return del(...args);
+    }) as typeof http.delete;
+    const lines: string[] = [];
+    const restore = captureLogs((l) => lines.push(l));
+    try {
+      const sink = createPushgatewaySink({ url: gate.url, job: 'databricks', clusterId: 'c', node: 'slow-put-2', http, logger: log });
+      await sink.send({ samples: [executorMemory({ executor_id: '1' }, 1)], timestampMs: Date.now() });
+      const put = gate.hold('PUT');
+      const second = sink.send({ samples: [executorMemory({ executor_id: '1' }, 2)], timestampMs: Date.now() });
+      await put.arrived;
+      const closed = sink.close({ nodeLeaving: true, deadline: Date.now() + 15000 });
+      // The PUT is answered only after close() began: a close that does not wait has asked for
+      // its DELETE by the time the Pushgateway's answer comes back.
+      put.release();
+      await second;
+      await closed;
+      assert.deepEqual(seenAtDelete, ['PUT received, PUT answered, PUT received, PUT answered']);
+      assert.deepEqual(
+        gate.events.map((e) => `${e.method} ${e.what}`),
+        ['PUT received', 'PUT answered', 'PUT received', 'PUT answered', 'DELETE received', 'DELETE answered'],
+      );
+      assert.deepEqual((await pushgatewaySeries(pg.url)).filter((s) => s.group.node === 'slow-put-2'), []);
+    } finally {
+      restore();
+      await gate.close();
+    }
+    assert.deepEqual(lines.map((l) => (JSON.parse(l) as { msg: string }).msg), ['deleted Pushgateway group']);
   });
 
   it('run --keep-on-exit: SIGINT leaves the group in place', async () => {
@@ -155,11 +170,14 @@ describe('sinks/pushgateway (real Pushgateway)', function () {
   it('a down Pushgateway is logged once, counted, and the loop goes on until it is back', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const agent = startAgent(['run', '--pushgateway-url', url, '--interval', '1s', '--idle-interval', '1s', '--sources', 'self', '--node-name', 'outage-node'], DRIVER_ENV);
+    // At debug, every failed cycle says so (the first at error, then "still failing" at debug):
+    // the test counts cycles in the log instead of sleeping through a few.
+    const agent = startAgent(['run', '--pushgateway-url', url, '--interval', '1s', '--idle-interval', '1s', '--sources', 'self', '--node-name', 'outage-node', '--log-level', 'debug'], DRIVER_ENV);
     let late: Server | undefined;
     try {
       await waitFor(async () => /push to Pushgateway failed/.test(agent.stderr()), 10000, 'first failure');
-      await new Promise((r) => setTimeout(r, 3000)); // several more failed cycles
+      const failedCycles = () => agent.stderr().match(/"msg":"push to Pushgateway [^"]*fail/g)?.length ?? 0;
+      await waitFor(async () => failedCycles() >= 3, 20000, 'three failed cycles');
       late = await startPushgateway([], port);
       await waitFor(async () => /push to Pushgateway recovered/.test(agent.stderr()), 20000, 'recovery').catch((e: Error) => {
         throw new Error(`${e.message}\n${agent.stderr()}`);

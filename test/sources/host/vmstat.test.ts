@@ -21,16 +21,16 @@ describe('sources/host/vmstat', () => {
     assert.deepEqual(picked, [...VMSTAT_FIELDS].sort());
   });
 
-  it('samples: node_vmstat_<field>, counters, no labels', async () => {
+  it('samples: node_vmstat_<field>, gauges (node_exporter: untyped), no labels', async () => {
     const s = await collectVmstat(procReader(ROOT));
     assert.deepEqual(s.map((x) => [x.name, x.type, x.value]), [
-      ['node_vmstat_pgpgin', 'counter', 6791149],
-      ['node_vmstat_pgpgout', 'counter', 11286620],
-      ['node_vmstat_pswpin', 'counter', 0],
-      ['node_vmstat_pswpout', 'counter', 0],
-      ['node_vmstat_pgfault', 'counter', 59451285],
-      ['node_vmstat_pgmajfault', 'counter', 7897],
-      ['node_vmstat_oom_kill', 'counter', 2],
+      ['node_vmstat_pgpgin', 'gauge', 6791149],
+      ['node_vmstat_pgpgout', 'gauge', 11286620],
+      ['node_vmstat_pswpin', 'gauge', 0],
+      ['node_vmstat_pswpout', 'gauge', 0],
+      ['node_vmstat_pgfault', 'gauge', 59451285],
+      ['node_vmstat_pgmajfault', 'gauge', 7897],
+      ['node_vmstat_oom_kill', 'gauge', 2],
     ]);
     assert.ok(s.every((x) => Object.keys(x.labels).length === 0));
     assert.equal(s.find((x) => x.name === 'node_vmstat_oom_kill')!.help, '/proc/vmstat information field oom_kill.');
