@@ -18,9 +18,7 @@ import { RESERVED_LABELS, isValidLabelName } from './labels';
 import { SINK_OPTIONS, parseSinks, type SinkConfigs } from './sinks/index';
 import { SOURCE_OPTIONS, parseSourceList, parseSources, type SourceConfigs } from './sources/index';
 
-export { ConfigError, parseKeyValues, redactUrl, isLoopback, type FlagValues, type OptionSpec } from './core/options';
-export { MAX_INTERVAL_MS, MAX_TIMEOUT_MS } from './core/limits';
-export { MAX_QUEUE_AGE_MS, defaultQueueDir } from './sinks/remote-write/index';
+export { ConfigError, parseKeyValues, type FlagValues, type OptionSpec } from './core/options';
 
 /** The spine's options: what the schedule, the labels, the log and every push share. */
 const O = {

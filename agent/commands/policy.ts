@@ -3,7 +3,8 @@
  * script and the agent's settings, so every cluster created with the policy reports.
  */
 import { Command } from 'commander';
-import { AGENT_OPTIONS, ConfigError, redactUrl } from '../config';
+import { AGENT_OPTIONS, ConfigError } from '../config';
+import { redactUrl } from '../core/options';
 import {
   buildPolicy, defaultSecretKey, PolicyError, renderPolicy, SECRET_ENV, type InitScriptLocation,
 } from '../databricks/policy';

@@ -6,7 +6,7 @@
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import tls from 'node:tls';
-import { redactUrl } from '../config';
+import { redactUrl } from '../core/options';
 import type { TlsMaterial } from '../http/tls';
 import { explainTlsError } from '../http/tls';
 import { fail, ok, skip, warn, type CheckResult } from '../core/check';

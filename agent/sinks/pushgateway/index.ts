@@ -1,4 +1,5 @@
 /** The Pushgateway sink's table entry: its options, how it is made, and what doctor checks. */
+import { skip } from '../../core/check';
 import type { SinkEntry } from '../../core/component';
 import { option, redactUrl } from '../../core/options';
 import { checkPushgatewayPush } from './doctor';
@@ -33,7 +34,7 @@ export const pushgateway: SinkEntry<'pushgateway', PushgatewayConfig> = {
   describe: (o) => `pushgateway ${redactUrl(o.url)}`,
   endpoints: (o) => [{ label: 'pushgateway', url: o.url }],
   async check(o, env, reachable) {
-    if (!reachable) return { status: 'skip', name: 'push pushgateway', detail: 'endpoint not reachable (see above)' };
+    if (!reachable) return skip('push pushgateway', 'endpoint not reachable (see above)');
     const key: [string, string][] = [['cluster_id', env.context.clusterId], ['node', env.context.node]];
     return checkPushgatewayPush(env.http({ timeoutMs: env.pushTimeoutMs }), o.url, env.job, key);
   },

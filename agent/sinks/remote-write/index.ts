@@ -2,6 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
+import { skip } from '../../core/check';
 import type { SinkEntry } from '../../core/component';
 import { option, redactUrl } from '../../core/options';
 import { checkRemoteWritePush } from './doctor';
@@ -42,7 +43,7 @@ export const remoteWrite: SinkEntry<'remote_write', RemoteWriteConfig> = {
   describe: (o) => `remote_write ${redactUrl(o.url)}`,
   endpoints: (o) => [{ label: 'remote_write', url: o.url }],
   async check(o, env, reachable) {
-    if (!reachable) return { status: 'skip', name: 'push remote_write', detail: 'endpoint not reachable (see above)' };
+    if (!reachable) return skip('push remote_write', 'endpoint not reachable (see above)');
     return checkRemoteWritePush(env.http({ timeoutMs: env.pushTimeoutMs }), o.url);
   },
 };

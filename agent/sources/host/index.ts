@@ -2,6 +2,7 @@
  * The host source's table entry. Its options are node_exporter's collector switches, made from
  * the collectors table: --collector.<name>, --no-collector.<name>, --collector.disable-defaults.
  */
+import { ok, warn } from '../../core/check';
 import type { SourceEntry } from '../../core/component';
 import { option, type OptionSpec } from '../../core/options';
 import type { HostCollector } from './collector';
@@ -33,7 +34,7 @@ export const host: SourceEntry<'host', HostOptions> = {
   create: (o, env) => createHostSource({ logger: env.logger, collectors: o.collectors }),
   check: async (o) => [
     o.collectors.length > 0
-      ? { status: 'ok', name: 'host', detail: `collectors: ${o.collectors.map((c) => c.name).join(', ')}` }
-      : { status: 'warn', name: 'host', detail: 'no host collector is on', hint: 'name one with --collector.<name>, or drop --collector.disable-defaults' },
+      ? ok('host', `collectors: ${o.collectors.map((c) => c.name).join(', ')}`)
+      : warn('host', 'no host collector is on', 'name one with --collector.<name>, or drop --collector.disable-defaults'),
   ],
 };
