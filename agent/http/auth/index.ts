@@ -22,17 +22,21 @@ export interface ChosenAuth {
   options: unknown;
 }
 
-/** Parses every method's options; more than one configured is refused, naming what was given. */
+/**
+ * Parses the configured method's options. Two methods given at once are refused first, naming
+ * what was given: that is the mistake to fix, whatever else the half-given one lacks.
+ */
 export function parseAuth(s: Settings): AuthConfigs {
+  const given = AUTH_METHODS.flatMap((m) => {
+    const t = m.triggers.find((o) => s.given(o));
+    return t ? [settingName(t)] : [];
+  });
+  if (given.length > 1) throw new ConfigError(given.join(' and '), `choose one of ${choiceList()}`);
   const out: Record<string, unknown> = {};
-  const given: string[] = [];
   for (const m of AUTH_METHODS) {
     const o = m.parse(s);
-    if (o === undefined) continue;
-    out[m.name] = o;
-    given.push(settingName(m.triggers.find((t) => s.given(t)) ?? m.triggers[0]!));
+    if (o !== undefined) out[m.name] = o;
   }
-  if (given.length > 1) throw new ConfigError(given.join(' and '), `choose one of ${choiceList()}`);
   return out as AuthConfigs;
 }
 

@@ -26,6 +26,9 @@ describe('config: auth, TLS and plain http', () => {
   it('allows one auth method only', () => {
     // The error names the settings actually given, not ones the user never set.
     refuses({ basicAuthUser: 'u' }, { DBX_PROM_BEARER_TOKEN: 'tok-aaaa', DBX_PROM_BASIC_AUTH_PASSWORD: 'pw-bbbb' }, /^DBX_PROM_BEARER_TOKEN and --basic-auth-user/, /choose one/);
+    // Two methods is the mistake to fix first, before what the half-given one lacks.
+    refuses({ basicAuthUser: 'u' }, { DBX_PROM_BEARER_TOKEN: 'tok-aaaa' }, /^DBX_PROM_BEARER_TOKEN and --basic-auth-user/, /choose one/);
+    refuses({ basicAuthUser: 'u', oauth2TokenUrl: 'https://idp.example/token', oauth2ClientId: 'c' }, {}, /^--basic-auth-user .* and --oauth2-token-url/, /choose one/);
   });
 
   it('refuses a basic auth password without a user, and a user without a password', () => {
