@@ -19,7 +19,9 @@ export type Route =
   | { hang: true }
   | { destroy: true }
   /** Answers 200 and then the body one byte every `trickleMs` (a driver too busy to answer). */
-  | { trickle: string; trickleMs: number };
+  | { trickle: string; trickleMs: number }
+  /** Answers by the request's URL, query included (Spark's `offset`/`length` paging, a state that changes). */
+  | { handler: (url: URL) => Route };
 
 export interface FakeSpark {
   url: string;
@@ -78,8 +80,9 @@ export async function startFakeSpark(routes: Map<string, Route> = defaultRoutes(
     const p = (req.url ?? '/').split('?')[0]!;
     requests.push(p);
     urls.push(req.url ?? '/');
-    const r = routes.get(p);
-    if (!r) {
+    const found = routes.get(p);
+    const r = found && 'handler' in found ? found.handler(new URL(req.url ?? '/', 'http://spark')) : found;
+    if (!r || 'handler' in r) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
       return;
     }

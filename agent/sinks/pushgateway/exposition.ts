@@ -3,16 +3,20 @@
  * Registry after collection (no I/O in prom-client collect hooks: one throwing hook would fail
  * the whole exposition), so a series that disappeared is simply absent from the next PUT.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
-import type { Sample } from '../../core/sample';
+import { Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { histogramFamilyOf, type Sample } from '../../core/sample';
 
-/** Groups samples by name; the first sample of a name fixes its HELP and TYPE. */
+/**
+ * Groups samples by name (a histogram's `_bucket`, `_sum` and `_count` by its family name); the
+ * first sample of a name fixes its HELP and TYPE.
+ */
 export function groupByName(samples: readonly Sample[]): Map<string, Sample[]> {
   const groups = new Map<string, Sample[]>();
   for (const s of samples) {
-    const g = groups.get(s.name);
+    const name = s.type === 'histogram' ? histogramFamilyOf(s.name) : s.name;
+    const g = groups.get(name);
     if (g) g.push(s);
-    else groups.set(s.name, [s]);
+    else groups.set(name, [s]);
   }
   return groups;
 }
@@ -22,7 +26,13 @@ export function toRegistry(samples: readonly Sample[]): Registry {
   for (const [name, group] of groupByName(samples)) {
     const first = group[0]!;
     const labelNames = [...new Set(group.flatMap((s) => Object.keys(s.labels)))];
-    if (first.type === 'counter') {
+    if (first.type === 'histogram') {
+      // prom-client's Histogram only observes; the source has the cumulative counts already, so
+      // it is handed to the registry as a plain metric object with those values (prom-client
+      // still writes HELP/TYPE once and escapes labels and values).
+      const values = group.map((s) => ({ metricName: s.name, labels: s.labels, value: s.value }));
+      registry.registerMetric({ name, help: first.help, get: async () => ({ name, help: first.help, type: 'histogram', values, aggregator: 'sum' }) } as unknown as Metric);
+    } else if (first.type === 'counter') {
       const c = new Counter({ name, help: first.help, labelNames, registers: [registry] });
       // Counter.inc refuses negatives; a counter sample is an absolute total, never negative.
       for (const s of group) if (Number.isFinite(s.value)) c.inc(s.labels, Math.max(0, s.value));
