@@ -25,6 +25,7 @@ export interface PolicyFlags {
   secret?: string[];
   env?: string[];
   hidden?: boolean;
+  streamingMetrics?: boolean;
   [key: string]: unknown;
 }
 
@@ -74,6 +75,7 @@ export function policyFromFlags(flags: PolicyFlags): string {
         secrets,
         secretScope: flags.secretScope,
         hidden: flags.hidden === true,
+        streamingMetrics: flags.streamingMetrics === true,
       }),
     );
   } catch (e) {
@@ -96,7 +98,8 @@ export function policyCommand(): Command {
       collect,
     )
     .option('--env <NAME=VALUE>', 'any other DBX_PROM_* setting to pin (repeatable)', collect)
-    .option('--hidden', 'hide the pinned attributes in the cluster UI');
+    .option('--hidden', 'hide the pinned attributes in the cluster UI')
+    .option('--streaming-metrics', 'also pin spark_conf spark.sql.streaming.metricsEnabled=true, so Structured Streaming queries are reported (spark_streaming_*)');
   for (const o of DIRECT) cmd.option(o.flag, `${o.description} [pins ${o.env}]`);
   cmd.addHelpText(
     'after',

@@ -3,7 +3,9 @@
  * with it. Policy attribute paths follow the Clusters API field names joined by dots (Databricks
  * "Compute policy reference"): `init_scripts.<n>.volumes.destination` (Unity Catalog volume,
  * runtime 13.3+) or `init_scripts.<n>.workspace.destination` (workspace files), and
- * `spark_env_vars.<NAME>`; a `"type": "fixed"` rule pins the value. Secrets are written only as
+ * `spark_env_vars.<NAME>`, and `spark_conf.<spark key>` (here `spark.sql.streaming.metricsEnabled`,
+ * which makes Structured Streaming queries report to Spark's metrics system, read by the agent
+ * from the driver's /metrics/json); a `"type": "fixed"` rule pins the value. Secrets are written only as
  * `{{secrets/<scope>/<key>}}` references, which Databricks resolves on the node: a policy is
  * readable by every user it applies to, so a literal token must never be in it.
  */
@@ -27,6 +29,11 @@ export interface PolicyInput {
   secretScope?: string;
   /** Hide the pinned attributes from the cluster UI. */
   hidden?: boolean;
+  /**
+   * Pin `spark.sql.streaming.metricsEnabled` to true (Spark's default is false), so the agent
+   * can report Structured Streaming queries (spark_streaming_*).
+   */
+  streamingMetrics?: boolean;
 }
 
 export interface PolicyRule {
@@ -45,6 +52,9 @@ export class PolicyError extends Error {
 }
 
 export const INIT_SCRIPT_NAME = 'dbx-prom-agent-init.sh';
+
+/** The policy attribute that turns on Structured Streaming metrics: `spark_conf.` + the Spark SQL key. */
+export const STREAMING_METRICS_ATTRIBUTE = 'spark_conf.spark.sql.streaming.metricsEnabled';
 
 /** Env names of settings that are secrets: they may only arrive as secret references. */
 export const SECRET_ENV = new Set(AGENT_OPTIONS.filter((o) => o.envOnly).map((o) => o.env));
@@ -117,6 +127,8 @@ export function buildPolicy(input: PolicyInput): PolicyDefinition {
       policy[`spark_env_vars.${name}`] = rule(secretReference(scope, key));
     }
   }
+  // Spark conf values are strings in the Clusters API ("true", not true).
+  if (input.streamingMetrics) policy[STREAMING_METRICS_ATTRIBUTE] = rule('true');
   return policy;
 }
 

@@ -5,11 +5,21 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildPolicy, defaultSecretKey, secretReference, PolicyError } from '../../agent/databricks/policy';
+import { buildPolicy, defaultSecretKey, secretReference, PolicyError, STREAMING_METRICS_ATTRIBUTE } from '../../agent/databricks/policy';
+import { policyFromFlags } from '../../agent/commands/policy';
 import { runAgent } from '../helpers/agent';
 
 const ARTIFACTS = '/Volumes/main/ops/dbx-prom-agent';
 const EXAMPLE = path.resolve(__dirname, '../../deploy/databricks/cluster-policy.json');
+const CLUSTER = path.resolve(__dirname, '../../deploy/databricks/cluster.json');
+/** The flags deploy/databricks/cluster-policy.json is printed with. */
+const EXAMPLE_ARGS = [
+  '--artifacts', ARTIFACTS,
+  '--pushgateway-url', 'https://pushgateway.example.internal:9091',
+  '--labels', 'team=data-platform',
+  '--secret-scope', 'monitoring',
+  '--streaming-metrics',
+];
 
 describe('databricks/policy', () => {
   it('pins the volumes init script and DBX_PROM_ARTIFACTS with fixed rules', () => {
@@ -60,21 +70,54 @@ describe('databricks/policy', () => {
   });
 
   it('hides the pinned attributes when asked', () => {
-    const p = buildPolicy({ artifacts: ARTIFACTS, hidden: true });
+    const p = buildPolicy({ artifacts: ARTIFACTS, hidden: true, streamingMetrics: true });
     assert.ok(Object.values(p).every((r) => r.hidden === true));
+    assert.deepEqual(p[STREAMING_METRICS_ATTRIBUTE], { type: 'fixed', value: 'true', hidden: true });
+  });
+
+  it('pins spark_conf spark.sql.streaming.metricsEnabled to "true" only when asked', () => {
+    assert.equal(STREAMING_METRICS_ATTRIBUTE, 'spark_conf.spark.sql.streaming.metricsEnabled');
+    const p = buildPolicy({ artifacts: ARTIFACTS, streamingMetrics: true });
+    // A string, as spark_conf values are in the Clusters API.
+    assert.deepEqual(p[STREAMING_METRICS_ATTRIBUTE], { type: 'fixed', value: 'true' });
+    assert.equal(Object.keys(buildPolicy({ artifacts: ARTIFACTS })).some((k) => k.startsWith('spark_conf.')), false);
+    assert.equal(Object.keys(buildPolicy({ artifacts: ARTIFACTS, streamingMetrics: false })).some((k) => k.startsWith('spark_conf.')), false);
+  });
+
+  it('deploy/databricks/cluster.json turns on what the policy pins', () => {
+    const cluster = JSON.parse(readFileSync(CLUSTER, 'utf8')) as { spark_conf?: Record<string, string>; spark_env_vars?: Record<string, string> };
+    const p = buildPolicy({ artifacts: ARTIFACTS, streamingMetrics: true });
+    assert.equal(cluster.spark_conf?.['spark.sql.streaming.metricsEnabled'], p[STREAMING_METRICS_ATTRIBUTE]!.value);
+    assert.equal(cluster.spark_env_vars?.DBX_PROM_ARTIFACTS, ARTIFACTS);
   });
 
 });
 
 describe('policy command', () => {
+  it('policyFromFlags: --streaming-metrics adds the spark_conf rule, --hidden hides it too', () => {
+    const p = JSON.parse(policyFromFlags({ artifacts: ARTIFACTS, streamingMetrics: true })) as Record<string, unknown>;
+    assert.deepEqual(p[STREAMING_METRICS_ATTRIBUTE], { type: 'fixed', value: 'true' });
+    const hidden = JSON.parse(policyFromFlags({ artifacts: ARTIFACTS, streamingMetrics: true, hidden: true })) as Record<string, unknown>;
+    assert.deepEqual(hidden[STREAMING_METRICS_ATTRIBUTE], { type: 'fixed', value: 'true', hidden: true });
+    const without = JSON.parse(policyFromFlags({ artifacts: ARTIFACTS })) as Record<string, unknown>;
+    assert.equal(STREAMING_METRICS_ATTRIBUTE in without, false);
+  });
+
+  it('policyFromFlags prints deploy/databricks/cluster-policy.json for its flags', () => {
+    assert.equal(
+      policyFromFlags({
+        artifacts: ARTIFACTS,
+        pushgatewayUrl: 'https://pushgateway.example.internal:9091',
+        labels: 'team=data-platform',
+        secretScope: 'monitoring',
+        streamingMetrics: true,
+      }),
+      readFileSync(EXAMPLE, 'utf8'),
+    );
+  });
+
   it('prints the policy JSON, the same as deploy/databricks/cluster-policy.json', async () => {
-    const r = await runAgent([
-      'policy',
-      '--artifacts', ARTIFACTS,
-      '--pushgateway-url', 'https://pushgateway.example.internal:9091',
-      '--labels', 'team=data-platform',
-      '--secret-scope', 'monitoring',
-    ]);
+    const r = await runAgent(['policy', ...EXAMPLE_ARGS]);
     assert.equal(r.code, 0, r.stderr);
     const printed = JSON.parse(r.stdout) as Record<string, { type: string; value: string }>;
     assert.equal(printed['init_scripts.0.volumes.destination']!.value, `${ARTIFACTS}/dbx-prom-agent-init.sh`);
@@ -82,6 +125,7 @@ describe('policy command', () => {
     assert.equal(printed['spark_env_vars.DBX_PROM_LABELS']!.value, 'team=data-platform');
     // --secret-scope alone references the bearer token.
     assert.equal(printed['spark_env_vars.DBX_PROM_BEARER_TOKEN']!.value, '{{secrets/monitoring/dbx-prom-bearer-token}}');
+    assert.equal(printed[STREAMING_METRICS_ATTRIBUTE]!.value, 'true');
     assert.ok(Object.values(printed).every((rule) => rule.type === 'fixed'));
     assert.equal(r.stdout, readFileSync(EXAMPLE, 'utf8'));
   });

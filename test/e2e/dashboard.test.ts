@@ -6,6 +6,11 @@
  * the Spark driver when a JDK is here) and a worker (remote-write sink straight into the same
  * Prometheus), both daemons of the built bundle on one job cluster. Prometheus runs with
  * deploy/prometheus/scrape-pushgateway.yml (its scrape job and rule file) at a 1s interval.
+ *
+ * The fake Spark does work while the agents run: once the driver agent has read it, SQL
+ * queries, Spark jobs and stages finish (the agent counts only what finishes after it started),
+ * so the duration quantiles, the finished-per-second rates and the stage totals have real
+ * increases to show; Structured Streaming queries run throughout (the driver's /metrics/json).
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -13,12 +18,13 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { startAgent, type Daemon } from '../helpers/agent';
-import { startFakeSpark, type FakeSpark } from '../helpers/fake-spark';
+import { databricksFixture, sharedFixture, sqlRoute, startFakeSpark, type FakeSpark } from '../helpers/fake-spark';
 import { promQuery, startPrometheus, startPushgateway, tempDir, waitFor, type Server } from '../helpers/servers';
 
 const DASHBOARD = path.resolve(__dirname, '../../deploy/grafana/dbx-prom-agent.json');
 const SCRAPE_CONFIG = path.resolve(__dirname, '../../deploy/prometheus/scrape-pushgateway.yml');
 const RULES = path.resolve(__dirname, '../../deploy/prometheus/dbx-prom-agent.rules.yml');
+const SPARK_FIXTURES = path.resolve(__dirname, '../fixtures/spark');
 
 interface Target {
   expr: string;
@@ -60,6 +66,21 @@ const CLUSTER_NAME = 'job-123-run-456';
 
 /** Grafana's built-in intervals, as Grafana would set them for a short range. */
 const BUILTINS: Record<string, string> = { __rate_interval: '1m', __interval: '15s', __range: '5m' };
+
+/** Spark's REST date: 2026-11-24T14:21:12.987GMT. */
+const sparkDate = (ms: number): string => new Date(ms).toISOString().replace('Z', 'GMT');
+
+type Json = Record<string, unknown>;
+const fixture = (name: string): Json[] => JSON.parse(readFileSync(path.join(SPARK_FIXTURES, name), 'utf8')) as Json[];
+
+/** Stage attempts as Spark lists them, moved so that each finished one completed `agoMs` before now (durations kept). */
+function finishedNow(attempts: Json[], nowMs: number): Json[] {
+  return attempts.map((a) => {
+    if (typeof a.completionTime !== 'string') return a;
+    const took = Date.parse(a.completionTime.replace('GMT', 'Z')) - Date.parse(String(a.submissionTime).replace('GMT', 'Z'));
+    return { ...a, submissionTime: sparkDate(nowMs - took), completionTime: sparkDate(nowMs) };
+  });
+}
 
 /** Replaces $var / ${var} with the values chosen: one value as is, several as (a|b), like Grafana. */
 function substitute(expr: string, values: Record<string, string[]>): string {
@@ -246,7 +267,7 @@ describe('deploy/grafana dashboard', () => {
       const res = await fetch(`${prom!.url}/api/v1/rules`);
       const groups = ((await res.json()) as { data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] } }).data.groups;
       const rules = groups.flatMap((g) => g.rules);
-      assert.equal(rules.length, 23);
+      assert.equal(rules.length, 27);
       for (const r of rules) assert.equal(r.health, 'ok', `${r.name}: ${r.lastError}`);
       // The cluster views are computed from the agents' series.
       const nodes = await promQuery(prom!.url, `cluster:dbx_nodes:count{cluster_id="${CLUSTER_ID}"}`);

@@ -53,6 +53,11 @@ const CONTRACT_NAMES = [
   'spark_executor_failed_tasks_total',
   'spark_executor_completed_tasks_total',
   'spark_executor_removals_total',
+  'spark_sql_query_running_max_age_seconds',
+  'spark_stage_disk_spilled_bytes_total',
+  'spark_streaming_input_rows_per_second',
+  'spark_streaming_processed_rows_per_second',
+  'spark_streaming_watermark_lag_seconds',
 ];
 /** Set by the Pushgateway on every group (its README, "About timestamps"). */
 const PUSHGATEWAY_NAMES = ['push_time_seconds', 'push_failure_time_seconds'];
@@ -92,9 +97,13 @@ describe('deploy/prometheus rules', () => {
       'NodeCpuSkewed',
       'NodeDiskNearlyFull',
       'NodeOomKill',
+      'SparkDiskSpillHeavy',
       'SparkDriverCpuSaturated',
       'SparkDriverHeapNearMax',
       'SparkExecutorsLost',
+      'SparkSqlQueryLongRunning',
+      'SparkStreamingFallingBehind',
+      'SparkStreamingWatermarkLagGrowing',
       'SparkTasksFailing',
     ]);
     for (const a of alerts) {

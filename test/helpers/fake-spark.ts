@@ -35,6 +35,23 @@ export interface FakeSpark {
   close(): Promise<void>;
 }
 
+/**
+ * Spark's `/sql` list as SqlResource pages it: sorted by execution id, `offset`/`length` (a
+ * negative length: all, as Spark 4). `list()` is read at each request, so a test can change it.
+ */
+export function sqlRoute(list: () => unknown[]): Route {
+  return {
+    handler: (url) => {
+      const offset = Number(url.searchParams.get('offset') ?? 0);
+      const length = Number(url.searchParams.get('length') ?? 20);
+      const all = list();
+      return { body: JSON.stringify(length < 0 ? all.slice(offset) : all.slice(offset, offset + length)) };
+    },
+  };
+}
+
+const SQL_EXECUTIONS = path.resolve(__dirname, '../fixtures/spark/sql/executions.json');
+
 /** Default routes for one running application, from the shared fixtures. */
 export function defaultRoutes(): Map<string, Route> {
   const apps = sharedFixture('running_app_list_json_expectation.json');
@@ -47,6 +64,9 @@ export function defaultRoutes(): Map<string, Route> {
     [`${base}/allexecutors`, { body: executors }],
     [`${base}/jobs`, { body: sharedFixture('job_list_json_expectation.json') }],
     [`${base}/stages`, { body: '[]' }],
+    [`${base}/sql`, sqlRoute(() => JSON.parse(readFileSync(SQL_EXECUTIONS, 'utf8')) as unknown[])],
+    // The driver's Dropwizard servlet with no streaming query running.
+    ['/metrics/json', { body: readFileSync(path.resolve(__dirname, '../fixtures/spark/metrics-no-streaming.json'), 'utf8') }],
   ]);
 }
 
@@ -67,8 +87,11 @@ export function databricksRoutes(appId = DATABRICKS_APP_ID): Map<string, Route> 
     [`${base}/allexecutors`, { body: databricksFixture('allexecutors.json') }],
     [`${base}/jobs`, { body: databricksFixture('jobs.json') }],
     [`${base}/stages`, { body: databricksFixture('stages.json') }],
+    [`${base}/sql`, sqlRoute(() => JSON.parse(readFileSync(SQL_EXECUTIONS, 'utf8')) as unknown[])],
     ['/metrics/executors/prometheus', { body: databricksFixture('executors-prometheus.txt'), contentType: 'text/plain; version=0.0.4' }],
     ['/metrics/prometheus', { body: databricksFixture('driver-prometheus.txt'), contentType: 'text/plain; version=0.0.4' }],
+    // Structured Streaming queries running with spark.sql.streaming.metricsEnabled=true.
+    ['/metrics/json', { body: databricksFixture('metrics.json') }],
   ]);
 }
 

@@ -13,6 +13,7 @@ const DRIVER_ENV_FILE = option('--driver-env-file <path>', 'Databricks driver en
 });
 const PROMETHEUS = option('--spark-prometheus', "also forward Spark's own /metrics/*/prometheus endpoints");
 const MAX_EXECUTOR_SERIES = option('--max-executor-series <n>', 'cap on per-executor series per cycle', { defaultText: '2000' });
+const MAX_STREAMING_QUERIES = option('--max-streaming-queries <n>', 'cap on Structured Streaming queries reported per cycle', { defaultText: '20' });
 const MAX_RESPONSE = option('--spark-max-response-size <size>', 'largest Spark REST answer read (a larger one fails its endpoint)', {
   defaultText: '8MiB',
 });
@@ -20,7 +21,7 @@ const MAX_RESPONSE = option('--spark-max-response-size <size>', 'largest Spark R
 export const spark: SourceEntry<'spark', SparkOptions> = {
   name: 'spark',
   defaultOn: true,
-  options: [URL_OPTION, TIMEOUT, DRIVER_ENV_FILE, PROMETHEUS, MAX_EXECUTOR_SERIES, MAX_RESPONSE],
+  options: [URL_OPTION, TIMEOUT, DRIVER_ENV_FILE, PROMETHEUS, MAX_EXECUTOR_SERIES, MAX_RESPONSE, MAX_STREAMING_QUERIES],
   parse: (s) => ({
     url: s.httpUrl(URL_OPTION, true),
     timeoutMs: s.duration(TIMEOUT, '5s', 100, MAX_TIMEOUT_MS),
@@ -28,6 +29,7 @@ export const spark: SourceEntry<'spark', SparkOptions> = {
     prometheus: s.bool(PROMETHEUS),
     maxExecutorSeries: s.int(MAX_EXECUTOR_SERIES, 2000, 1),
     maxResponseBytes: s.size(MAX_RESPONSE, '8MiB', 64 * 1024, '64KiB'),
+    maxStreamingQueries: s.int(MAX_STREAMING_QUERIES, 20, 1),
   }),
   // Spark's UI runs on the driver only; an explicit --spark-url runs it anywhere (off Databricks).
   applies: (o, context) => context.role === 'driver' || o.url !== undefined,

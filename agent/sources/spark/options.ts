@@ -9,4 +9,6 @@ export interface SparkOptions {
   prometheus: boolean;
   maxExecutorSeries: number;
   maxResponseBytes: number;
+  /** Structured Streaming queries reported per cycle; more are counted as dropped. */
+  maxStreamingQueries: number;
 }

@@ -2,7 +2,8 @@
  * Series the agent chose not to send, by reason. Declared once here because several
  * components cut series to bound cardinality (a Prometheus dies of cardinality first) and the
  * Pushgateway rejects a name whose HELP/TYPE differ between nodes.
- *   reason="executor_cap": per-executor Spark series beyond --max-executor-series.
+ *   reason="executor_cap": per-executor Spark series beyond --max-executor-series;
+ *   reason="streaming_query_cap": Structured Streaming queries beyond --max-streaming-queries.
  */
 import { counter } from '../../core/sample';
 

@@ -33,6 +33,8 @@ export interface SparkSourceOverrides {
   rootDir?: string;
   /** Ports probed when nothing else names the Spark UI (tests). */
   probePorts?: readonly number[];
+  /** When the agent started (tests): only what finishes after it is counted. */
+  startedAtMs?: number;
 }
 
 export function createSparkSource(opts: SparkOptions, env: ComponentEnv, overrides: SparkSourceOverrides = {}): Source {
@@ -49,7 +51,7 @@ export function createSparkSource(opts: SparkOptions, env: ComponentEnv, overrid
     probe: async (base) => Array.isArray(await probeClient.json(`${base}/api/v1/applications`)),
   });
   const applications = new SparkApplications(discovery, client, logger);
-  const endpoints = new SparkEndpoints(client, logger);
+  const endpoints = new SparkEndpoints(client, logger, { stats, maxStreamingQueries: opts.maxStreamingQueries, startedAtMs: overrides.startedAtMs ?? Date.now() });
   const driver = new DriverJvm(logger, overrides.rootDir);
   const cap = new ExecutorSeriesCap(opts.maxExecutorSeries, logger, stats);
 
@@ -60,15 +62,16 @@ export function createSparkSource(opts: SparkOptions, env: ComponentEnv, overrid
       endpoints.retainApps(apps);
       // All at once, so a hanging Spark costs one --spark-timeout here, not one per request.
       // The UI serves one application's metrics system and its driver JVM: label with the first.
-      const [perApp, prom, jvm] = await Promise.all([
+      const [perApp, prom, streaming, jvm] = await Promise.all([
         Promise.all(apps.map((id) => endpoints.collectApp(url, id, signal))),
         opts.prometheus ? endpoints.collectPrometheus(url, apps[0]!, signal) : Promise.resolve([]),
+        endpoints.collectStreaming(url, apps[0]!, signal),
         driver.collect(apps[0]!),
       ]);
       const total = perApp.reduce((n, r) => n + r.failed, 0);
       // Every endpoint of every application failed: that is an outage, not a partial result.
       if (total === apps.length * APP_ENDPOINTS) throw perApp[0]!.errors[0]!;
-      return cap.apply([...perApp.flatMap((r) => r.samples), ...prom, ...jvm]);
+      return cap.apply([...perApp.flatMap((r) => r.samples), ...prom, ...streaming, ...jvm]);
     },
     close(): void {
       client.close();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SeriesTracker, chunk, type BuildResult, type TargetLabels } from '../../../agent/sinks/remote-write/series';
-import { gauge, type Sample } from '../../../agent/core/sample';
+import { gauge, histogram, HistogramSet, type Sample } from '../../../agent/core/sample';
 
 /** One sample through the tracker, as the sink sends it: its label set, or why it is refused. */
 function seriesLabels(s: Sample, target: TargetLabels): BuildResult {
@@ -24,6 +24,19 @@ describe('remote-write/series', () => {
       ['node', 'n'],
       ['zone', 'b'],
     ]);
+  });
+
+  it('sends a histogram as one series per bucket (le label, sorted), _sum and _count', () => {
+    const h = new HistogramSet(histogram('test_seconds', 'Test histogram.', [1, 10]));
+    h.observe({ status: 'completed' }, 5);
+    const c = new SeriesTracker({ job: 'j' }).cycle(h.samples(), 1000);
+    assert.equal(c.invalid, 0);
+    const series = c.series.map((x) => Object.fromEntries(x.labels));
+    assert.deepEqual(series.map((l) => [l.__name__, l.le]), [
+      ['test_seconds_bucket', '1'], ['test_seconds_bucket', '10'], ['test_seconds_bucket', '+Inf'], ['test_seconds_sum', undefined], ['test_seconds_count', undefined],
+    ]);
+    const names = c.series[0]!.labels.map(([n]) => n);
+    assert.deepEqual(names, [...names].sort(), 'label names sorted');
   });
 
   it("keeps a sample's own job and instance as exported_job / exported_instance", () => {

@@ -16,6 +16,8 @@ import { freePort, tempDir } from '../../helpers/servers';
 import { DATABRICKS_APP_ID, databricksFixture, databricksRoutes, startFakeSpark, type FakeSpark } from '../../helpers/fake-spark';
 import { recordLogs, type LogLine } from './logs';
 import { G1_LIKE, perfData } from './perfdata-writer';
+import { createSettings } from '../../../agent/core/options';
+import { spark as sparkEntry } from '../../../agent/sources/spark/index';
 
 const APP = `/api/v1/applications/${DATABRICKS_APP_ID}`;
 
@@ -34,6 +36,7 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
   assert.fail('expected the collect to reject');
 }
 
+
 describe('sources/spark', () => {
   let spark: FakeSpark;
   let root: string;
@@ -45,14 +48,8 @@ describe('sources/spark', () => {
 
   /** The Spark options as the config gives them by default, a --spark-timeout of 300 ms, and `opts`. */
   function makeSource(opts: Partial<SparkOptions>, overrides: SparkSourceOverrides = {}, env: Record<string, string> = {}): Source {
-    const spark: SparkOptions = {
-      timeoutMs: 300,
-      driverEnvFile: '/tmp/driver-env.sh',
-      prometheus: false,
-      maxExecutorSeries: 2000,
-      maxResponseBytes: 8 << 20,
-      ...opts,
-    };
+    // The entry's own defaults, as the config gives them.
+    const spark: SparkOptions = { ...sparkEntry.parse(createSettings({}, {})), timeoutMs: 300, ...opts };
     stats = new AgentStats();
     const componentEnv: ComponentEnv = {
       context: readContext({ DB_IS_DRIVER: 'TRUE', DB_CLUSTER_ID: '1124-135102-abc123', ...env }, 'driver-host'),
@@ -167,7 +164,7 @@ describe('sources/spark', () => {
 
   it('every endpoint failing is an outage, not an empty success', async () => {
     const src = makeSource({ url: spark.url });
-    for (const p of ['allexecutors', 'jobs', 'stages']) spark.route(`${APP}/${p}`, { status: 500, body: 'boom', contentType: 'text/plain' });
+    for (const p of ['allexecutors', 'jobs', 'stages', 'sql']) spark.route(`${APP}/${p}`, { status: 500, body: 'boom', contentType: 'text/plain' });
     const e = await rejection(src.collect(new Date()));
     assert.match(e.message, /HTTP 500: boom/);
   });
@@ -190,6 +187,7 @@ describe('sources/spark', () => {
     spark.route(`${second}/allexecutors`, { body: databricksFixture('executors.json') });
     spark.route(`${second}/jobs`, { body: '[]' });
     spark.route(`${second}/stages`, { body: '[]' });
+    spark.route(`${second}/sql`, { body: '[]' });
     const samples = await makeSource({ url: spark.url }).collect(new Date());
     assert.equal(value(samples, 'spark_active_tasks', { spark_app_id: DATABRICKS_APP_ID }), 7);
     assert.equal(value(samples, 'spark_active_tasks', { spark_app_id: 'app-20261124141210-0001' }), 7);
@@ -200,7 +198,7 @@ describe('sources/spark', () => {
   it('reads at most MAX_APPLICATIONS applications (a history server given by mistake)', async () => {
     const many = Array.from({ length: MAX_APPLICATIONS + 3 }, (_, i) => ({ id: `app-2026112414000${i}-000${i}`, attempts: [{ completed: false }] }));
     spark.route('/api/v1/applications', { body: JSON.stringify(many) });
-    for (const a of many) for (const p of ['allexecutors', 'jobs', 'stages']) spark.route(`/api/v1/applications/${a.id}/${p}`, { body: '[]' });
+    for (const a of many) for (const p of ['allexecutors', 'jobs', 'stages', 'sql']) spark.route(`/api/v1/applications/${a.id}/${p}`, { body: '[]' });
     const samples = await makeSource({ url: spark.url }).collect(new Date());
     const ids = new Set(samples.map((s) => s.labels.spark_app_id));
     assert.deepEqual([...ids].sort(), many.slice(0, MAX_APPLICATIONS).map((a) => a.id).sort());
@@ -220,6 +218,7 @@ describe('sources/spark', () => {
     spark.route(`${second}/allexecutors`, { status: 500, body: 'boom', contentType: 'text/plain' });
     spark.route(`${second}/jobs`, { body: '[]' });
     spark.route(`${second}/stages`, { body: '[]' });
+    spark.route(`${second}/sql`, { body: '[]' });
     const src = makeSource({ url: spark.url });
     for (let i = 0; i < 3; i++) {
       const samples = await src.collect(new Date());
