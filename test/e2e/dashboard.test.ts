@@ -73,12 +73,16 @@ const sparkDate = (ms: number): string => new Date(ms).toISOString().replace('Z'
 type Json = Record<string, unknown>;
 const fixture = (name: string): Json[] => JSON.parse(readFileSync(path.join(SPARK_FIXTURES, name), 'utf8')) as Json[];
 
-/** Stage attempts as Spark lists them, moved so that each finished one completed `agoMs` before now (durations kept). */
-function finishedNow(attempts: Json[], nowMs: number): Json[] {
+/**
+ * Stage attempts with each finished one moved to complete at `nowMs`, its dates shifted
+ * together (its duration kept): all after the agents started, so all counted.
+ */
+function finishedAt(attempts: Json[], nowMs: number): Json[] {
+  const ms = (v: unknown): number => Date.parse(String(v).replace('GMT', 'Z'));
   return attempts.map((a) => {
     if (typeof a.completionTime !== 'string') return a;
-    const took = Date.parse(a.completionTime.replace('GMT', 'Z')) - Date.parse(String(a.submissionTime).replace('GMT', 'Z'));
-    return { ...a, submissionTime: sparkDate(nowMs - took), completionTime: sparkDate(nowMs) };
+    const shift = nowMs - ms(a.completionTime);
+    return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, k.endsWith('Time') && typeof v === 'string' ? sparkDate(ms(v) + shift) : v]));
   });
 }
 
@@ -138,6 +142,43 @@ describe('deploy/grafana dashboard', () => {
     // Linux 4.20+ with CONFIG_PSI: the agents send node_pressure_* (the host's, both nodes).
     const hasPsi = existsSync('/proc/pressure/memory');
 
+    // The fake Spark's application, and what it answers (changed by finishSparkWork()).
+    const api = `/api/v1/applications/${(JSON.parse(sharedFixture('running_app_list_json_expectation.json')) as { id: string }[])[0]!.id}`;
+    // Done long ago (a DDL, a query, a failed insert, a merge) and an OPTIMIZE running since.
+    let sqlList = fixture('sql/executions.json');
+    // Spark's own job list: finished jobs without dates (never counted).
+    let jobList = JSON.parse(sharedFixture('job_list_json_expectation.json')) as Json[];
+    // Stage 41 running, 42 and 43 pending, 38 failed long ago.
+    let stageList = fixture('stages/list-at-start.json');
+
+    /**
+     * Work finishing after the agents started, the only work they count: SQL queries 6
+     * (completed, 2.5 s) and 7 (failed, 40 s), query 5 still running; Spark jobs 3 (succeeded,
+     * 150 s) and 4 (failed, 20 s); stage 41 complete, stage 42 failed and then complete on its
+     * retry, stage 43 skipped (spill, shuffle, input, run and CPU time in the stage fixtures).
+     */
+    function finishSparkWork(): void {
+      const now = Date.now();
+      const done = sqlList.find((e) => e.id === 1)!;
+      sqlList = [
+        ...sqlList,
+        { ...done, id: 6, status: 'COMPLETED', description: 'SELECT * FROM main.sales.orders LIMIT 10', submissionTime: sparkDate(now - 2500), duration: 2500, successJobIds: [3] },
+        { ...done, id: 7, status: 'FAILED', description: 'MERGE INTO main.sales.daily', submissionTime: sparkDate(now - 40000), duration: 40000, successJobIds: [], failedJobIds: [4] },
+      ];
+      const job = jobList[0]!;
+      jobList = [
+        { ...job, jobId: 4, status: 'FAILED', stageIds: [42], submissionTime: sparkDate(now - 20000), completionTime: sparkDate(now) },
+        { ...job, jobId: 3, status: 'SUCCEEDED', stageIds: [41, 43], submissionTime: sparkDate(now - 150000), completionTime: sparkDate(now) },
+        ...jobList,
+      ];
+      const stage42 = finishedAt(fixture('stages/stage-42-retried.json'), now);
+      // The list shows failed attempts with their metrics: 38 from long ago, 42's first attempt now.
+      stageList = [...stageList.filter((s) => s.status === 'FAILED'), stage42.find((a) => a.status === 'FAILED')!];
+      spark!.route(`${api}/stages/41`, { body: JSON.stringify(finishedAt(fixture('stages/stage-41-complete.json'), now)) });
+      spark!.route(`${api}/stages/42`, { body: JSON.stringify(stage42) });
+      spark!.route(`${api}/stages/43`, { body: JSON.stringify(fixture('stages/stage-43-skipped.json')) });
+    }
+
     before(async () => {
       pg = await startPushgateway(['--persistence.file=']);
       // The shipped scrape config, pointed at this Pushgateway, scraped every second.
@@ -154,6 +195,12 @@ describe('deploy/grafana dashboard', () => {
       job.scrape_timeout = '1s';
       prom = await startPrometheus(yaml.dump(config), ['--web.enable-remote-write-receiver']);
       spark = await startFakeSpark();
+      spark.route(`${api}/sql`, sqlRoute(() => sqlList));
+      spark.route(`${api}/jobs`, { handler: () => ({ body: JSON.stringify(jobList) }) });
+      spark.route(`${api}/stages`, { handler: () => ({ body: JSON.stringify(stageList) }) });
+      // Structured Streaming queries running (spark.sql.streaming.metricsEnabled=true): named ones
+      // with and without a watermark, and an unnamed one.
+      spark.route('/metrics/json', { body: databricksFixture('metrics.json') });
       if (hasJava) {
         // A sleeping JVM whose command line names spark-submit's main class, as the driver's does.
         const dir = tempDir();
@@ -190,6 +237,21 @@ describe('deploy/grafana dashboard', () => {
         60000,
         'both agents series in Prometheus',
       );
+      // The driver agent has read Spark (stage 41 seen running): now the work finishes.
+      const running = await promQuery(prom!.url, `spark_stages{cluster_id="${CLUSTER_ID}", status="active"}`);
+      assert.equal(running[0]?.value[1], '1', 'stage 41 seen running');
+      finishSparkWork();
+      await waitFor(
+        async () => {
+          for (const q of ['spark_sql_query_duration_seconds_count', 'spark_job_duration_seconds_count', 'spark_stages_completed_total']) {
+            const r = await promQuery(prom!.url, `${q}{cluster_id="${CLUSTER_ID}"} > 0`);
+            if (r.length < 2) return false; // both statuses
+          }
+          return true;
+        },
+        30000,
+        'the SQL queries, jobs and stages that finished in Prometheus',
+      );
     });
 
     after(async () => {
@@ -222,6 +284,16 @@ describe('deploy/grafana dashboard', () => {
       assert.deepEqual(values.job, ['123']);
     });
 
+    it('counts the SQL queries, jobs and stages that finished after the agents started, and only those', async () => {
+      const by = async (q: string, label: string): Promise<Record<string, string>> =>
+        Object.fromEntries((await promQuery(prom!.url, `sum by (${label}) (${q}{cluster_id="${CLUSTER_ID}"})`)).map((r) => [r.metric[label], r.value[1]]));
+      assert.deepEqual(await by('spark_sql_query_duration_seconds_count', 'status'), { completed: '1', failed: '1' });
+      assert.deepEqual(await by('spark_sql_query_duration_seconds_sum', 'status'), { completed: '2.5', failed: '40' });
+      assert.deepEqual(await by('spark_job_duration_seconds_count', 'status'), { succeeded: '1', failed: '1' });
+      assert.deepEqual(await by('spark_stages_completed_total', 'status'), { complete: '2', failed: '1' });
+      assert.deepEqual(await by('spark_sql_queries_running', 'spark_app_id'), { [api.split('/').pop()!]: '1' });
+    });
+
     it('parses and returns data for every panel query', async () => {
       const values = await chooseVariables();
       const empty: string[] = [];
@@ -232,14 +304,15 @@ describe('deploy/grafana dashboard', () => {
           const expr = substitute(t.expr, values);
           const result = await promQuery(prom!.url, expr); // throws on a parse error
           checked++;
-          if (result.length > 0) continue;
+          // NaN is no data: what a quantile over no observation, or 0/0, gives (Grafana draws nothing).
+          if (result.some((r) => r.value[1] !== 'NaN')) continue;
           const why = allowNoData(t.expr);
           if (why) allowed.push(`${p.title} ${t.refId}: ${why}`);
           else empty.push(`${p.title} ${t.refId}: ${expr}`);
         }
       }
-      assert.deepEqual(empty, [], `queries without data:\n${empty.join('\n')}`);
-      assert.ok(checked >= 40, `only ${checked} queries`);
+      assert.deepEqual(empty, [], `queries without data (no series, or NaN only):\n${empty.join('\n')}`);
+      assert.ok(checked >= 71, `only ${checked} queries`);
       if (allowed.length > 0) console.log(`      (no data, allowed: ${allowed.join('; ')})`);
     });
 
