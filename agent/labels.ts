@@ -24,7 +24,7 @@ export const SERIES_LABELS: ReadonlyMap<string, string> = new Map([
   ['mountpoint', 'node_filesystem_*'],
   ['collector', 'node_scrape_collector_*'],
   ['state', 'spark_executors'],
-  ['status', 'spark_jobs, spark_stages'],
+  ['status', 'spark_jobs, spark_stages, spark_sql_query_duration_seconds, spark_job_duration_seconds, spark_stages_completed_total'],
   ['area', 'spark_executor_storage_memory_*'],
   ['endpoint', 'dbx_agent_spark_endpoint_up'],
   ['source', 'dbx_agent_source_*'],
@@ -34,6 +34,8 @@ export const SERIES_LABELS: ReadonlyMap<string, string> = new Map([
   ['version', 'dbx_agent_build_info'],
   ['node_version', 'dbx_agent_build_info'],
   ['le', 'histograms'],
+  ['query', 'spark_streaming_*'],
+  ['kind', 'spark_streaming_queries'],
   ['quantile', 'summaries'],
   ['type', 'Spark metrics forwarded by --spark-prometheus'],
 ]);

@@ -34,7 +34,7 @@ describe('sources/spark: queries, jobs, stages and streams', function () {
   type Execution = { id: number; status: string; submissionTime: string; duration: number; runningJobIds: number[]; successJobIds: number[]; failedJobIds: number[] };
   let executions: Execution[];
 
-  const makeSource = (startedAtMs = started): Source => {
+  const makeSource = (startedAtMs = started, timeoutMs?: number): Source => {
     const env: ComponentEnv = {
       context: readContext({ DB_IS_DRIVER: 'TRUE', DB_CLUSTER_ID: 'c' }, 'driver-host'),
       logger: log,
@@ -47,7 +47,8 @@ describe('sources/spark: queries, jobs, stages and streams', function () {
         throw new Error('not used');
       },
     };
-    const src = createSparkSource({ ...sparkEntry.parse(createSettings({}, {})), url: spark.url }, env, { rootDir: root, probePorts: [], startedAtMs });
+    const defaults = sparkEntry.parse(createSettings({}, {}));
+    const src = createSparkSource({ ...defaults, url: spark.url, timeoutMs: timeoutMs ?? defaults.timeoutMs }, env, { rootDir: root, probePorts: [], startedAtMs });
     sources.push(src);
     return src;
   };
@@ -163,11 +164,12 @@ describe('sources/spark: queries, jobs, stages and streams', function () {
     ['HTML (a login page)', { body: '<html>login</html>', contentType: 'text/html' }],
     ['truncated JSON', { body: '[{"id": 1, "stat' }],
     ['the wrong shape', { body: '{"executions": []}' }],
+    ['nothing (a hang)', { hang: true }],
   ] as const)
     it(`a /sql or /metrics/json answering ${what}: that endpoint is down, the rest goes on`, async () => {
       spark.route(`${APP}/sql`, route);
       spark.route('/metrics/json', route);
-      const s = await makeSource().collect(new Date());
+      const s = await makeSource(started, 300).collect(new Date());
       assert.equal(value(s, 'dbx_agent_spark_endpoint_up', { endpoint: 'sql' }), 0);
       assert.equal(value(s, 'dbx_agent_spark_endpoint_up', { endpoint: 'streaming' }), 0);
       assert.equal(value(s, 'dbx_agent_spark_endpoint_up', { endpoint: 'executors' }), 1);
