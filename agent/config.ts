@@ -11,7 +11,7 @@ import { formatDuration } from './core/duration';
 import { parseEnvFile } from './core/env-file';
 import { MAX_INTERVAL_MS, MAX_TIMEOUT_MS } from './core/limits';
 import { LOG_LEVELS, type LogLevel } from './core/log';
-import { ConfigError, createSettings, isLoopback, option, settingName, type FlagValues, type OptionSpec, type Settings } from './core/options';
+import { ConfigError, createSettings, isLoopback, nonEmpty, option, settingName, type FlagValues, type OptionSpec, type Settings } from './core/options';
 import { AUTH_OPTIONS, chosenAuth, parseAuth, type AuthConfigs } from './http/auth/index';
 import { parseTls, TLS_OPTIONS, type TlsConfig } from './http/tls-options';
 import { RESERVED_LABELS, isValidLabelName } from './labels';
@@ -84,7 +84,6 @@ export function defaultEnvFile(): string | undefined {
  * NODE_OPTIONS or any other runtime option.
  */
 function readSettingsFile(flags: FlagValues, processEnv: Record<string, string | undefined>): { path?: string; env: Record<string, string> } {
-  const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
   const file = (flags[O.settingsFile.key] as string | undefined) ?? nonEmpty(processEnv[O.settingsFile.env]) ?? nonEmpty(processEnv.DBX_PROM_ENV_FILE) ?? defaultEnvFile();
   if (file === undefined) return { env: {} };
   let text: string;

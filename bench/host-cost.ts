@@ -10,7 +10,7 @@ import { startNodeExporter, startPushgateway, type Server } from '../test/helper
 import { cpuSeconds, mib, ms, peakRss, ratio, sleep, table } from './proc';
 
 /** node_exporter collectors behind the agent's host series (node_exporter 1.5 names). */
-const NODE_EXPORTER_COLLECTORS = ['cpu', 'stat', 'loadavg', 'meminfo', 'netdev', 'diskstats', 'filesystem', 'time'];
+const NODE_EXPORTER_COLLECTORS = ['cpu', 'stat', 'loadavg', 'meminfo', 'netdev', 'diskstats', 'filesystem', 'pressure', 'vmstat', 'time'];
 
 export interface HostCostResult {
   agentCpuPerCycle: number;

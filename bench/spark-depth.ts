@@ -4,14 +4,12 @@
  * full re-read of both lists each cycle would read, and the heap over a long run. In-process,
  * against the test Spark stand-in (Spark cannot run here).
  */
-import type { ComponentEnv } from '../agent/core/component';
-import { log, setLogLevel } from '../agent/core/log';
+import { setLogLevel } from '../agent/core/log';
 import { createSettings } from '../agent/core/options';
-import { AgentStats } from '../agent/core/stats';
-import { readContext } from '../agent/databricks/context';
 import { spark as sparkEntry } from '../agent/sources/spark/index';
 import { createSparkSource } from '../agent/sources/spark/source';
 import { DATABRICKS_APP_ID, databricksRoutes, sqlRoute, startFakeSpark, type Route } from '../test/helpers/fake-spark';
+import { testComponentEnv } from '../test/helpers/component-env';
 
 const APP = `/api/v1/applications/${DATABRICKS_APP_ID}`;
 const sparkDate = (ms: number): string => new Date(ms).toISOString().replace('Z', 'GMT');
@@ -53,18 +51,7 @@ export async function benchSparkDepth(cycles = 600): Promise<SparkDepthResult> {
   routes.set(`${APP}/stages`, { body: '[]' });
   for (const [p, r] of routes) routes.set(p, counted(r));
   const spark = await startFakeSpark(routes);
-  const env: ComponentEnv = {
-    context: readContext({ DB_IS_DRIVER: 'TRUE', DB_CLUSTER_ID: 'c' }, 'driver'),
-    logger: log,
-    stats: new AgentStats(),
-    job: 'databricks',
-    intervalMs: 15_000,
-    pushTimeoutMs: 10_000,
-    env: {},
-    http: () => {
-      throw new Error('not used');
-    },
-  };
+  const env = testComponentEnv({}, 'driver');
   const src = createSparkSource({ ...sparkEntry.parse(createSettings({}, {})), url: spark.url }, env, { probePorts: [], rootDir: '/nonexistent' });
   try {
     // Catch up with the retained list first (a few bounded cycles), then the steady state.

@@ -43,9 +43,14 @@ export function option(flag: string, description: string, extra: Partial<OptionS
   return { key, flag, env, description, boolean: !flag.includes('<'), ...extra };
 }
 
+/** The flag without its argument: `--spark-url <url>` → `--spark-url`. */
+export function flagName(o: OptionSpec): string {
+  return /--[a-z0-9.-]+/.exec(o.flag)![0];
+}
+
 /** `--spark-url (DBX_PROM_SPARK_URL)`, or the env name alone for env-only settings. */
 export function settingName(o: OptionSpec): string {
-  return o.envOnly ? o.env : `${/--[a-z0-9.-]+/.exec(o.flag)![0]} (${o.env})`;
+  return o.envOnly ? o.env : `${flagName(o)} (${o.env})`;
 }
 
 export type FlagValues = Record<string, string | boolean | undefined>;
@@ -74,7 +79,8 @@ export interface Settings {
   error(o: OptionSpec, message: string): ConfigError;
 }
 
-const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
+/** An unset or empty env value is no value. */
+export const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
 
 export function createSettings(flags: FlagValues, env: Readonly<Record<string, string | undefined>>): Settings {
   const raw = (o: OptionSpec): string | undefined => {

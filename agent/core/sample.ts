@@ -85,15 +85,16 @@ export class HistogramSet {
   constructor(readonly family: HistogramFamily) {}
 
   /** Starts a label set at zero (so rate() sees its first observation). */
-  touch(labels: Labels): void {
+  touch(labels: Labels): { cumulative: number[]; count: number; sum: number } {
     const k = labelKey(labels);
-    if (!this.byLabels.has(k)) this.byLabels.set(k, { labels, cumulative: this.family.buckets.map(() => 0), count: 0, sum: 0 });
+    let h = this.byLabels.get(k);
+    if (!h) this.byLabels.set(k, (h = { labels, cumulative: this.family.buckets.map(() => 0), count: 0, sum: 0 }));
+    return h;
   }
 
   observe(labels: Labels, value: number): void {
     if (!Number.isFinite(value)) return;
-    this.touch(labels);
-    const h = this.byLabels.get(labelKey(labels))!;
+    const h = this.touch(labels);
     this.family.buckets.forEach((b, i) => {
       if (value <= b) h.cumulative[i]!++;
     });

@@ -9,7 +9,7 @@ import { componentEnv } from '../agent';
 import { fail, ok, skip, warn, type CheckResult, type CheckedEndpoint } from '../core/check';
 import { optionsOf, type ComponentEnv, type SourceEntry } from '../core/component';
 import type { Logger } from '../core/log';
-import { redactUrl } from '../core/options';
+import { flagName, redactUrl } from '../core/options';
 import { AgentStats } from '../core/stats';
 import { readContext } from '../databricks/context';
 import { chosenAuth } from '../http/auth/index';
@@ -89,7 +89,7 @@ export async function runDoctor(config: Config, o: DoctorOptions): Promise<Check
   const auth = chosenAuth(config.auth);
   const endpoints = [...sinks.flatMap(({ entry, options }) => entry.endpoints(options)), ...(auth?.method.endpoints?.(auth.options) ?? [])];
   if (sinks.length === 0) {
-    const flags = SINKS.map((s) => /--[a-z0-9.-]+/.exec(s.primary.flag)![0]).join(' or ');
+    const flags = SINKS.map((s) => flagName(s.primary)).join(' or ');
     results.push(fail('sinks', 'no sink configured', `set ${flags} (or ${SINKS.map((s) => s.primary.env).join(' / ')})`));
   }
   const reachable = await checkEndpoints(config, endpoints, results);

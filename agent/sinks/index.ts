@@ -5,7 +5,7 @@
 import type { ComponentEnv, ConfiguredByName, SinkEntry } from '../core/component';
 import { optionsOf } from '../core/component';
 import type { Sink } from '../core/sink';
-import { ConfigError, settingName, type Settings } from '../core/options';
+import { ConfigError, flagName, settingName, type Settings } from '../core/options';
 import { pushgateway } from './pushgateway/index';
 import { remoteWrite } from './remote-write/index';
 import { createStdoutSink } from './stdout';
@@ -37,7 +37,7 @@ export function configuredSinks(configs: SinkConfigs): { entry: SinkEntry; optio
 export function requireSink(configs: SinkConfigs, extra = ''): void {
   if (configuredSinks(configs).length > 0) return;
   const [first, ...rest] = SINKS.map((e) => e.primary);
-  const others = rest.map((o) => /--[a-z0-9.-]+/.exec(o.flag)![0]).join(' or ');
+  const others = rest.map(flagName).join(' or ');
   throw new ConfigError(settingName(first!), `no sink: set it or ${others}${extra}`);
 }
 

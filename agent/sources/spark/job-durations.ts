@@ -24,8 +24,7 @@
  */
 import { histogram, HistogramSet, type Labels, type Sample } from '../../core/sample';
 import { jobRunOf, type JobRun } from './job-group';
-import { MalformedPayloadError } from './parse';
-import { sparkDateMs } from './stage-totals';
+import { asObject, MalformedPayloadError, sparkDateMs } from './parse';
 
 /** From sub-second Spark jobs (most SQL jobs) to hours (a long batch). */
 export const JOB_DURATION_BUCKETS = [0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600, 7200] as const;
@@ -56,8 +55,8 @@ export interface SparkJob {
 export function parseJobList(json: unknown): SparkJob[] {
   if (!Array.isArray(json)) throw new MalformedPayloadError('jobs', json, 'a JSON array');
   return json.map((item, i): SparkJob => {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new MalformedPayloadError(`jobs entry ${i}`, item, 'an object');
-    const j = item as Record<string, unknown>;
+    const j = asObject(item);
+    if (!j) throw new MalformedPayloadError(`jobs entry ${i}`, item, 'an object');
     if (typeof j.jobId !== 'number' || !Number.isSafeInteger(j.jobId) || j.jobId < 0)
       throw new MalformedPayloadError(`jobs entry ${i} jobId`, j.jobId, 'a non-negative integer');
     const jobId = j.jobId;

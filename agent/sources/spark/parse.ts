@@ -21,11 +21,11 @@ export interface SparkApp {
   running: boolean;
 }
 
-function asObject(v: unknown): Record<string, unknown> | undefined {
+export function asObject(v: unknown): Record<string, unknown> | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
-function asArray(json: unknown, what: string): unknown[] {
+export function asArray(json: unknown, what: string): unknown[] {
   if (!Array.isArray(json)) throw new Error(`${what}: expected a JSON array, got ${json === null ? 'null' : typeof json}`);
   return json;
 }
@@ -37,6 +37,32 @@ export class MalformedPayloadError extends Error {
   }
 }
 
+/**
+ * Spark's JSON date (JacksonMessageWriter: yyyy-MM-dd'T'HH:mm:ss.SSS'GMT'); `Z` or an offset as
+ * a proxy might rewrite it, and up to nanoseconds (only milliseconds are kept).
+ */
+const SPARK_DATE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(GMT|Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * A date of Spark's JSON ("2015-02-03T16:43:00.906GMT") as epoch milliseconds; undefined when
+ * Spark sent none (an Option it leaves out, or null). Anything else is a malformed payload.
+ */
+export function sparkDateMs(v: unknown, field: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const m = typeof v === 'string' ? SPARK_DATE.exec(v) : null;
+  const bad = (): MalformedPayloadError => new MalformedPayloadError(field, v, 'a date like 2015-02-03T16:43:00.906GMT');
+  if (!m) throw bad();
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s, m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0);
+  const check = new Date(ms);
+  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) throw bad();
+  const zone = m[8]!;
+  if (zone === 'GMT' || zone === 'Z') return ms;
+  const digits = zone.slice(1).replace(':', '');
+  const offsetMin = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2));
+  return ms - (zone.startsWith('-') ? -1 : 1) * offsetMin * 60_000;
+}
+
 export const valuesLeftOut = gauge(
   'dbx_agent_spark_values_left_out',
   'Values left out of the last read of a Spark endpoint because Spark sent a negative count (its task counters drop below zero when its listener loses events).',
@@ -46,22 +72,27 @@ export const valuesLeftOut = gauge(
  * Reads counts: a non-negative number as it is, undefined when Spark sent none or a negative
  * one (named in `fields`); anything that is not a number throws.
  */
+/**
+ * A count as Spark sends one: a non-negative number as it is, undefined when absent or null, and
+ * undefined for a negative one (named in `leftOut`); any other type is a malformed payload.
+ */
+export function readCount(v: unknown, field: string, leftOut: { push(field: string): unknown }): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new MalformedPayloadError(field, v);
+  if (v >= 0) return v;
+  leftOut.push(field);
+  return undefined;
+}
+
 function countReader(): { count(v: unknown, field: string): number | undefined; readonly fields: string[] } {
   // By field name: a value read twice (for a total and for its own series) is one value.
   const negative = new Set<string>();
+  const leftOut = { push: (field: string) => negative.add(field) };
   return {
     get fields() {
       return [...negative];
     },
-    count(v: unknown, field: string): number | undefined {
-      if (v === undefined || v === null) return undefined;
-      if (typeof v === 'number' && Number.isFinite(v)) {
-        if (v >= 0) return v;
-        negative.add(field);
-        return undefined;
-      }
-      throw new MalformedPayloadError(field, v);
-    },
+    count: (v, field) => readCount(v, field, leftOut),
   };
 }
 

@@ -62,7 +62,7 @@
  * the next goes on from there: nothing is counted twice or skipped. One collect at a time.
  */
 import { gauge, histogram, HistogramSet, type Labels, type Sample } from '../../core/sample';
-import { MalformedPayloadError } from './parse';
+import { asArray, asObject, MalformedPayloadError, sparkDateMs } from './parse';
 
 // ---- families -----------------------------------------------------------------------------
 
@@ -97,35 +97,14 @@ export interface SqlExecution {
   readonly durationMs: number;
 }
 
-// `yyyy-MM-dd'T'HH:mm:ss.SSS'GMT'`, and ISO 8601 with Z or an offset for good measure.
-const SPARK_DATE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})GMT$/;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-
 /** Epoch ms of a Spark REST API date; undefined when it is not one. */
 export function parseSparkDate(v: unknown): number | undefined {
-  if (typeof v !== 'string') return undefined;
-  const m = SPARK_DATE.exec(v);
-  if (m) {
-    const [y, mo, d, h, mi, s, ms] = m.slice(1).map(Number) as [number, number, number, number, number, number, number];
-    const t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
-    // Date.UTC rolls 2026-02-31 over into March: a date that does not round-trip is not one.
-    const back = new Date(t);
-    return back.getUTCMonth() === mo - 1 && back.getUTCDate() === d && h < 24 && mi < 60 && s < 60 ? t : undefined;
+  if (v === undefined || v === null) return undefined;
+  try {
+    return sparkDateMs(v, 'date');
+  } catch {
+    return undefined;
   }
-  if (ISO_DATE.test(v)) {
-    const t = Date.parse(v);
-    return Number.isFinite(t) ? t : undefined;
-  }
-  return undefined;
-}
-
-function asArray(json: unknown, what: string): unknown[] {
-  if (!Array.isArray(json)) throw new Error(`${what}: expected a JSON array, got ${json === null ? 'null' : typeof json}`);
-  return json;
-}
-
-function asObject(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
 /**
@@ -144,7 +123,7 @@ export function parseExecutions(json: unknown): SqlExecution[] {
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) throw new MalformedPayloadError(`sql entry ${i} id`, id, 'an execution id (a whole number)');
     const status = e.status;
     if (typeof status !== 'string' || !STATUSES.includes(status)) throw new MalformedPayloadError(`sql execution ${id} status`, status, 'RUNNING, COMPLETED or FAILED');
-    const submissionMs = parseSparkDate(e.submissionTime);
+    const submissionMs = sparkDateMs(e.submissionTime, `sql execution ${id} submissionTime`);
     if (submissionMs === undefined) throw new MalformedPayloadError(`sql execution ${id} submissionTime`, e.submissionTime, 'a date (yyyy-MM-ddTHH:mm:ss.SSSGMT)');
     const duration = e.duration;
     if (typeof duration !== 'number' || !Number.isFinite(duration)) throw new MalformedPayloadError(`sql execution ${id} duration`, duration, 'a number of ms');

@@ -34,44 +34,11 @@
  * One instance per Spark application (stage ids are per SparkContext).
  */
 import { counter, type Labels, type Sample } from '../../core/sample';
-import { MalformedPayloadError } from './parse';
+import { MalformedPayloadError, readCount, sparkDateMs } from './parse';
+
+export { readCount, sparkDateMs } from './parse';
 
 // ---- Spark's shapes -----------------------------------------------------------------------
-
-/** Spark's JSON date; GMT as Spark writes it, `Z` or an offset as a proxy might rewrite it. */
-const SPARK_DATE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(GMT|Z|[+-]\d{2}:?\d{2})$/;
-
-/**
- * A date of Spark's JSON ("2015-02-03T16:43:00.906GMT") as epoch milliseconds; undefined when
- * Spark sent none (an Option it leaves out, or null). Anything else is a malformed payload.
- */
-export function sparkDateMs(v: unknown, field: string): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  const m = typeof v === 'string' ? SPARK_DATE.exec(v) : null;
-  const bad = (): MalformedPayloadError => new MalformedPayloadError(field, v, 'a date like 2015-02-03T16:43:00.906GMT');
-  if (!m) throw bad();
-  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s, m[7] ? Number(m[7].padEnd(3, '0')) : 0);
-  const check = new Date(ms);
-  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) throw bad();
-  const zone = m[8]!;
-  if (zone === 'GMT' || zone === 'Z') return ms;
-  const digits = zone.slice(1).replace(':', '');
-  const offsetMin = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2));
-  return ms - (zone.startsWith('-') ? -1 : 1) * offsetMin * 60_000;
-}
-
-/**
- * A count as parse.ts reads one: a non-negative number as it is, undefined when absent, null or
- * negative (then named in `leftOut`); any other type is a malformed payload.
- */
-export function readCount(v: unknown, field: string, leftOut: string[]): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new MalformedPayloadError(field, v);
-  if (v >= 0) return v;
-  leftOut.push(field);
-  return undefined;
-}
 
 export type StageStatus = 'active' | 'pending' | 'complete' | 'failed' | 'skipped';
 const STATUSES: readonly string[] = ['active', 'pending', 'complete', 'failed', 'skipped'];

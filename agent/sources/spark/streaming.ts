@@ -42,6 +42,7 @@
  * beyond the cap) disappears with its series.
  */
 import { gauge, type Labels, type Sample } from '../../core/sample';
+import { asObject } from './parse';
 
 /** The Dropwizard servlet's path on the driver's Spark UI. */
 export const STREAMING_METRICS_PATH = '/metrics/json';
@@ -128,10 +129,6 @@ export interface StreamingResult {
   dropped: number;
   /** Streaming gauges left out because their value was not a finite number (Jackson's "NaN", an {"error"}, …). */
   leftOut: number;
-}
-
-function asObject(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
 function what(v: unknown): string {

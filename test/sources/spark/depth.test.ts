@@ -6,17 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import type { ComponentEnv } from '../../../agent/core/component';
-import { log } from '../../../agent/core/log';
 import { createSettings } from '../../../agent/core/options';
 import type { Sample } from '../../../agent/core/sample';
 import type { Source } from '../../../agent/core/source';
-import { AgentStats } from '../../../agent/core/stats';
-import { readContext } from '../../../agent/databricks/context';
 import { spark as sparkEntry } from '../../../agent/sources/spark/index';
 import { createSparkSource } from '../../../agent/sources/spark/source';
 import { DATABRICKS_APP_ID, databricksRoutes, sqlRoute, startFakeSpark, type FakeSpark } from '../../helpers/fake-spark';
 import { tempDir } from '../../helpers/servers';
+import { testComponentEnv } from '../../helpers/component-env';
 
 const APP = `/api/v1/applications/${DATABRICKS_APP_ID}`;
 /** Spark's JSON date format (JacksonMessageWriter): GMT, milliseconds, a literal "GMT". */
@@ -35,18 +32,7 @@ describe('sources/spark: queries, jobs, stages and streams', function () {
   let executions: Execution[];
 
   const makeSource = (startedAtMs = started, timeoutMs?: number): Source => {
-    const env: ComponentEnv = {
-      context: readContext({ DB_IS_DRIVER: 'TRUE', DB_CLUSTER_ID: 'c' }, 'driver-host'),
-      logger: log,
-      stats: new AgentStats(),
-      job: 'databricks',
-      intervalMs: 15_000,
-      pushTimeoutMs: 10_000,
-      env: {},
-      http: () => {
-        throw new Error('not used');
-      },
-    };
+    const env = testComponentEnv();
     const defaults = sparkEntry.parse(createSettings({}, {}));
     const src = createSparkSource({ ...defaults, url: spark.url, timeoutMs: timeoutMs ?? defaults.timeoutMs }, env, { rootDir: root, probePorts: [], startedAtMs });
     sources.push(src);

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ComponentEnv } from '../../../agent/core/component';
-import { readContext } from '../../../agent/databricks/context';
 import { log } from '../../../agent/core/log';
 import { ExpectedOutage } from '../../../agent/core/outage';
 import { Pipeline } from '../../../agent/pipeline';
@@ -18,6 +16,7 @@ import { recordLogs, type LogLine } from './logs';
 import { G1_LIKE, perfData } from './perfdata-writer';
 import { createSettings } from '../../../agent/core/options';
 import { spark as sparkEntry } from '../../../agent/sources/spark/index';
+import { testComponentEnv } from '../../helpers/component-env';
 
 const APP = `/api/v1/applications/${DATABRICKS_APP_ID}`;
 
@@ -51,18 +50,7 @@ describe('sources/spark', () => {
     // The entry's own defaults, as the config gives them.
     const spark: SparkOptions = { ...sparkEntry.parse(createSettings({}, {})), timeoutMs: 300, ...opts };
     stats = new AgentStats();
-    const componentEnv: ComponentEnv = {
-      context: readContext({ DB_IS_DRIVER: 'TRUE', DB_CLUSTER_ID: '1124-135102-abc123', ...env }, 'driver-host'),
-      logger: log,
-      stats,
-      job: 'databricks',
-      intervalMs: 15_000,
-      pushTimeoutMs: 10_000,
-      env: {},
-      http: () => {
-        throw new Error('not used');
-      },
-    };
+    const componentEnv = testComponentEnv({ DB_CLUSTER_ID: '1124-135102-abc123', ...env }, 'driver-host', stats);
     // An empty root: no driver JVM of this machine leaks into the samples.
     source = createSparkSource(spark, componentEnv, { rootDir: root, probePorts: [], ...overrides });
     return source;
