@@ -12,7 +12,7 @@ import type { Logger } from '../core/log';
 import { flagName, redactUrl } from '../core/options';
 import { AgentStats } from '../core/stats';
 import { readContext } from '../databricks/context';
-import { chosenAuth } from '../http/auth/index';
+import { chosenAuth, type Auth } from '../http/auth/index';
 import { authFor, describeHttpError, tlsMaterialFor } from '../http/client';
 import { configuredSinks, SINKS } from '../sinks/index';
 import { SOURCES } from '../sources/index';
@@ -42,12 +42,19 @@ async function checkSources(config: Config, env: ComponentEnv): Promise<CheckRes
 async function checkAuth(config: Config): Promise<CheckResult> {
   const chosen = chosenAuth(config.auth);
   try {
-    const header = await authFor(config).authorization();
     if (!chosen) return skip('auth', 'no credentials configured');
-    return ok('auth', `${chosen.method.detail(chosen.options)}: ${header ? 'credential ready' : 'none'}`);
+    const auth = authFor(config);
+    const status = auth.status ? await auth.status() : await credentialReady(auth);
+    return ok('auth', `${chosen.method.detail(chosen.options)}: ${status}`);
   } catch (e) {
     return fail('auth', describeHttpError(e), chosen?.method.hint ?? 'check the credentials');
   }
+}
+
+/** Gets the sign-in headers for a request to nowhere: a method that only sets a header needs no more. */
+async function credentialReady(auth: Auth): Promise<string> {
+  const h = await auth.headers({ method: 'GET', url: new URL('http://doctor.invalid/'), headers: {}, body: () => new Uint8Array(0) });
+  return Object.keys(h).length > 0 ? 'credential ready' : 'none';
 }
 
 /** DNS, TCP and TLS of each endpoint; returns whether each label's endpoint is reachable. */

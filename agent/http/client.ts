@@ -3,9 +3,10 @@
  * commands take an AxiosInstance from here and never build their own.
  *
  * Per request: the https.Agent of the current TLS files (rebuilt only when a file changed)
- * and the current Authorization header. A 401 makes the auth re-read its secret (or fetch a
- * new OAuth2 token) and, when that changed anything, the request is retried once. Redirects
- * are not followed, so credentials only ever go to the configured URL.
+ * and the sign-in headers of the configured method, made for that request (SigV4 signs its
+ * exact bytes). A 401 or 403 asks the method for new credentials (a re-read secret, a new
+ * OAuth2 token, refreshed AWS keys) and, when that changed anything, the request is signed anew
+ * and retried once. Redirects are not followed, so credentials only ever go to the configured URL.
  */
 import http from 'node:http';
 import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
@@ -13,7 +14,7 @@ import type { HttpClientOptions } from '../core/component';
 import { ConfigError, isLoopback } from '../core/options';
 import { log, redact } from '../core/log';
 import { USER_AGENT } from '../core/version';
-import { createAuth, type Auth, type AuthConfigs } from './auth/index';
+import { createAuth, type Auth, type AuthConfigs, type OutgoingRequest, type Rejection } from './auth/index';
 import type { TlsConfig } from './tls-options';
 import { explainTlsError, TlsError, TlsMaterial } from './tls';
 
@@ -80,7 +81,35 @@ function isLoopbackHttp(url: string): boolean {
   }
 }
 
-type RetriableConfig = InternalAxiosRequestConfig & { dbxAuthRetried?: boolean };
+type SignedConfig = InternalAxiosRequestConfig & { dbxAuthRetried?: boolean; dbxAuthSent?: Record<string, string> };
+
+/** The request as it will go out, for the sign-in method: URL with query, headers, body bytes. */
+function outgoing(client: AxiosInstance, req: InternalAxiosRequestConfig): OutgoingRequest {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers.toJSON())) if (v !== undefined && v !== null) headers[k.toLowerCase()] = String(v);
+  return {
+    method: (req.method ?? 'get').toUpperCase(),
+    url: new URL(client.getUri(req)),
+    headers,
+    body: () => bodyBytes(req.data),
+  };
+}
+
+/** The bytes axios sends for the bodies the agent makes (a Buffer, a string or none). */
+function bodyBytes(data: unknown): Uint8Array {
+  if (data === undefined || data === null) return new Uint8Array(0);
+  if (data instanceof Uint8Array) return data;
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  throw new Error('a request body of this type cannot be signed');
+}
+
+function rejectionOf(res: AxiosResponse, sent: Record<string, string>): Rejection {
+  const data: unknown = res.data;
+  const body = typeof data === 'string' ? data : data instanceof Uint8Array ? Buffer.from(data).toString('utf8') : JSON.stringify(data ?? '');
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(res.headers ?? {})) if (v !== undefined && v !== null) headers[k.toLowerCase()] = String(v);
+  return { status: res.status, body: body.slice(0, 1024), headers, sent };
+}
 
 export function createHttpClient(config: HttpSettings, opts: HttpOptions): AxiosInstance {
   const tls = tlsMaterialFor(config);
@@ -109,29 +138,28 @@ export function createHttpClient(config: HttpSettings, opts: HttpOptions): Axios
   const auth = authFor(config);
   if (auth.kind === 'none') return client;
   client.interceptors.request.use(async (req) => {
-    if (!req.headers.has('Authorization')) {
-      const h = await auth.authorization();
-      if (h !== undefined) req.headers.set('Authorization', h);
-    }
+    const sent = await auth.headers(outgoing(client, req));
+    for (const [k, v] of Object.entries(sent)) req.headers.set(k, v);
+    (req as SignedConfig).dbxAuthSent = sent;
     return req;
   });
-  /** After a 401: new credentials and one retry of the same request, or undefined. */
-  const retry = async (req: RetriableConfig | undefined): Promise<AxiosResponse | undefined> => {
-    if (!req || req.dbxAuthRetried) return undefined;
-    const rejected = req.headers.get('Authorization');
-    const next = await auth.refresh(typeof rejected === 'string' ? rejected : undefined);
-    if (next === undefined) return undefined;
+  /** After a refusal: new credentials and one retry of the same request, signed anew; or undefined. */
+  const retry = async (res: AxiosResponse | undefined): Promise<AxiosResponse | undefined> => {
+    const req = res?.config as SignedConfig | undefined;
+    if (!res || !req || req.dbxAuthRetried || (res.status !== 401 && res.status !== 403)) return undefined;
+    const sent = req.dbxAuthSent ?? {};
+    if (!(await auth.refresh(rejectionOf(res, sent)))) return undefined;
     req.dbxAuthRetried = true;
-    req.headers.set('Authorization', next);
+    for (const k of Object.keys(sent)) req.headers.delete(k);
     return client.request(req);
   };
   client.interceptors.response.use(
     // A caller with `validateStatus: () => true` (the remote-write sender classifies every
-    // status itself) gets the 401 as a response, not an error: refresh there too.
-    async (res) => (res.status === 401 ? ((await retry(res.config as RetriableConfig)) ?? res) : res),
+    // status itself) gets the refusal as a response, not an error: refresh there too.
+    async (res) => (await retry(res)) ?? res,
     async (e: unknown) => {
-      if (!axios.isAxiosError(e) || e.response?.status !== 401) throw e;
-      const res = await retry(e.config as RetriableConfig | undefined);
+      if (!axios.isAxiosError(e) || !e.response) throw e;
+      const res = await retry(e.response);
       if (res === undefined) throw e;
       return res;
     },

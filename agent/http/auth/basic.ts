@@ -1,7 +1,7 @@
 /** Basic auth: a user name, and a password from a file (re-read on change) or from env. */
 import { registerSecret } from '../../core/log';
 import { option } from '../../core/options';
-import type { AuthMethod } from './method';
+import { headerAuth, type AuthMethod } from './method';
 import { SecretSource } from './secret-source';
 
 const USER = option('--basic-auth-user <user>', 'basic auth user name');
@@ -39,15 +39,15 @@ export const basic: AuthMethod<'basic', BasicConfig> = {
   },
   create(o, env) {
     const pw = new SecretSource(o.password, o.passwordFile, 'basic auth password', env.warn);
-    return {
-      kind: 'basic',
-      authorization: async () => header(o.user, pw.get()),
-      refresh: async (rejected) => {
+    return headerAuth(
+      'basic',
+      async () => header(o.user, pw.get()),
+      async (rejected) => {
         pw.reload();
         const now = header(o.user, pw.get());
         return now !== rejected ? now : undefined;
       },
-    };
+    );
   },
   describe: (o) => `basic auth as ${o.user}`,
   detail: (o) => `basic auth as ${o.user} (password ${o.passwordFile ? `from ${o.passwordFile}` : `from ${PASSWORD.env}`})`,

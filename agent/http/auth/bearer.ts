@@ -1,6 +1,6 @@
 /** A bearer token, from a file (re-read on change) or from env. */
 import { option } from '../../core/options';
-import type { AuthMethod } from './method';
+import { headerAuth, type AuthMethod } from './method';
 import { SecretSource } from './secret-source';
 
 const TOKEN_FILE = option('--bearer-token-file <path>', 'file holding a bearer token (re-read on change)');
@@ -23,15 +23,15 @@ export const bearer: AuthMethod<'bearer', BearerConfig> = {
   },
   create(o, env) {
     const token = new SecretSource(o.token, o.tokenFile, 'bearer token', env.warn);
-    return {
-      kind: 'bearer',
-      authorization: async () => `Bearer ${token.get()}`,
-      refresh: async (rejected) => {
+    return headerAuth(
+      'bearer',
+      async () => `Bearer ${token.get()}`,
+      async (rejected) => {
         token.reload();
         const now = `Bearer ${token.get()}`;
         return now !== rejected ? now : undefined;
       },
-    };
+    );
   },
   describe: (o) => (o.tokenFile ? 'bearer token from file' : 'bearer token from env'),
   detail: (o) => `bearer token ${o.tokenFile ? `from ${o.tokenFile}` : `from ${TOKEN.env}`}`,

@@ -52,11 +52,11 @@ export function chosenAuth(configs: AuthConfigs): ChosenAuth | undefined {
   return method && { method, options: record[method.name] };
 }
 
-const NONE: Auth = { kind: 'none', authorization: async () => undefined, refresh: async () => undefined };
+const NONE: Auth = { kind: 'none', headers: async () => ({}), refresh: async () => false };
 
 export function createAuth(configs: AuthConfigs, env: AuthMethodEnv): Auth {
   const chosen = chosenAuth(configs);
   return chosen ? chosen.method.create(chosen.options, env) : NONE;
 }
 
-export type { Auth, AuthMethod, AuthMethodEnv } from './method';
+export type { Auth, AuthMethod, AuthMethodEnv, OutgoingRequest, Rejection } from './method';

@@ -3,15 +3,53 @@ import type { AxiosInstance } from 'axios';
 import type { CheckedEndpoint } from '../../core/check';
 import type { OptionSpec, Settings } from '../../core/options';
 
+/** A request as it goes on the wire: what a signing method (SigV4) signs. */
+export interface OutgoingRequest {
+  readonly method: string;
+  readonly url: URL;
+  /** The headers set so far, names lower-cased. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The exact bytes of the body; computed only when a method asks. */
+  body(): Uint8Array;
+}
+
+/** A server's refusal of a request (401 or 403), with the sign-in headers that request carried. */
+export interface Rejection {
+  readonly status: number;
+  /** The first kilobyte of the answer: AWS says ExpiredTokenException there. */
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly sent: Readonly<Record<string, string>>;
+}
+
 export interface Auth {
   readonly kind: string;
-  /** The Authorization header value, or undefined for none. */
-  authorization(): Promise<string | undefined>;
+  /** The sign-in headers for this request (Authorization; SigV4 adds its date and token). */
+  headers(req: OutgoingRequest): Promise<Record<string, string>>;
   /**
-   * Called after the server answered 401 to `rejected`. Resolves with a new header value when
-   * a retry has a chance (the secret changed), else undefined.
+   * Called after the server refused a request. Resolves true when new credentials give a retry
+   * a chance (the secret changed, a fresh token, rotated keys); the retry asks headers() again.
    */
-  refresh(rejected: string | undefined): Promise<string | undefined>;
+  refresh(rejected: Rejection): Promise<boolean>;
+  /** Doctor's word on the credential in hand (where from, until when); fetches it if needed. */
+  status?(): Promise<string>;
+}
+
+/**
+ * The Auth of a method that only sets Authorization: `refreshed` gets the header that was
+ * refused and resolves with a new one, or undefined when nothing changed. A 403 says the
+ * credential is valid but lacks permission: a new copy of it would not help.
+ */
+export function headerAuth(
+  kind: string,
+  header: () => Promise<string>,
+  refreshed: (rejected: string | undefined) => Promise<string | undefined>,
+): Auth {
+  return {
+    kind,
+    headers: async () => ({ authorization: await header() }),
+    refresh: async (r) => r.status === 401 && (await refreshed(r.sent.authorization)) !== undefined,
+  };
 }
 
 export interface AuthMethodEnv {

@@ -1,7 +1,7 @@
 /** OAuth2 client credentials (RFC 6749 §4.4): a token fetched, cached and refreshed before expiry. */
 import { option, redactUrl } from '../../core/options';
 import { OAuth2TokenSource, type OAuth2Config } from '../oauth2';
-import type { AuthMethod } from './method';
+import { headerAuth, type AuthMethod } from './method';
 import { SecretSource } from './secret-source';
 
 const TOKEN_URL = option('--oauth2-token-url <url>', 'OAuth2 client-credentials token endpoint', { carriesCredentials: true });
@@ -50,16 +50,16 @@ export const oauth2: AuthMethod<'oauth2', OAuth2Config> = {
   create(o, env) {
     const secret = new SecretSource(o.clientSecret, o.clientSecretFile, 'OAuth2 client secret', env.warn);
     const source = new OAuth2TokenSource(o, env.tokenHttp(), () => secret.get());
-    return {
-      kind: 'oauth2',
-      authorization: async () => `Bearer ${await source.token()}`,
-      refresh: async (rejected) => {
+    return headerAuth(
+      'oauth2',
+      async () => `Bearer ${await source.token()}`,
+      async (rejected) => {
         secret.reload();
         const token = await source.refresh((rejected ?? '').replace(/^Bearer /, ''));
         const now = `Bearer ${token}`;
         return now !== rejected ? now : undefined;
       },
-    };
+    );
   },
   describe: (o) => `oauth2 (${o.authMethod}${o.clientSecretFile ? ', secret from file' : ', secret from env'})`,
   detail: (o) =>
