@@ -17,6 +17,10 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
+  // The ES builds first: the AWS SDK's CommonJS builds are one file per package, so nothing of
+  // them could be left out (all of @aws-sdk/credential-providers, a browser-detection library);
+  // their ES builds shake down to what SigV4 uses (~110 kB less).
+  mainFields: ['module', 'main'],
   plugins: [
     {
       name: 'trim-dependencies',

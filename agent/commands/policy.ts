@@ -4,7 +4,8 @@
  */
 import { Command } from 'commander';
 import { AGENT_OPTIONS, ConfigError } from '../config';
-import { redactUrl } from '../core/options';
+import { createSettings, redactUrl } from '../core/options';
+import { sigv4 } from '../http/auth/sigv4';
 import {
   buildPolicy, defaultSecretKey, PolicyError, renderPolicy, SECRET_ENV, type InitScriptLocation,
 } from '../databricks/policy';
@@ -48,6 +49,10 @@ export function policyFromFlags(flags: PolicyFlags): string {
   for (const url of URL_ENV)
     if (env[url] !== undefined && !/^https?:\/\/[^/\s]/.test(env[url]!))
       throw new ConfigError(url, `"${redactUrl(env[url]!)}" must start with http:// or https://`);
+
+  // SigV4's settings are plain words AWS would refuse on every cluster at once: check them here.
+  // (The other methods' settings name files and secrets that exist only on the cluster.)
+  sigv4.parse(createSettings({}, env));
 
   const secrets: Record<string, string> = {};
   const given = flags.secret ?? [];

@@ -103,6 +103,17 @@ describe('policy command', () => {
     assert.equal(STREAMING_METRICS_ATTRIBUTE in without, false);
   });
 
+  it('policyFromFlags pins the SigV4 settings, and refuses ones AWS would refuse on every cluster', () => {
+    const p = JSON.parse(
+      policyFromFlags({ artifacts: ARTIFACTS, sigv4Region: 'eu-west-1', sigv4RoleArn: 'arn:aws:iam::123456789012:role/prom-writer', env: ['DBX_PROM_SIGV4_SERVICE=aps'] }),
+    ) as Record<string, { value: string }>;
+    assert.equal(p['spark_env_vars.DBX_PROM_SIGV4_REGION']!.value, 'eu-west-1');
+    assert.equal(p['spark_env_vars.DBX_PROM_SIGV4_ROLE_ARN']!.value, 'arn:aws:iam::123456789012:role/prom-writer');
+    assert.equal(p['spark_env_vars.DBX_PROM_SIGV4_SERVICE']!.value, 'aps');
+    assert.throws(() => policyFromFlags({ artifacts: ARTIFACTS, sigv4Region: 'EU-WEST-1' }), /--sigv4-region .*not an AWS region/);
+    assert.throws(() => policyFromFlags({ artifacts: ARTIFACTS, env: ['DBX_PROM_SIGV4_ROLE_ARN=writer'] }), /--sigv4-role-arn .*needs --sigv4-region/);
+  });
+
   it('policyFromFlags prints deploy/databricks/cluster-policy.json for its flags', () => {
     assert.equal(
       policyFromFlags({

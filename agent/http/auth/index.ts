@@ -8,8 +8,9 @@ import { basic } from './basic';
 import { bearer } from './bearer';
 import type { Auth, AuthMethod, AuthMethodEnv } from './method';
 import { oauth2 } from './oauth2';
+import { sigv4 } from './sigv4';
 
-export const AUTH_METHODS = [bearer, basic, oauth2] as const;
+export const AUTH_METHODS = [bearer, basic, oauth2, sigv4] as const;
 
 /** The configured method's options by name (at most one is set). */
 export type AuthConfigs = ConfiguredByName<typeof AUTH_METHODS>;

@@ -1,0 +1,85 @@
+/**
+ * AWS Signature Version 4 (Amazon Managed Service for Prometheus and other AWS receivers): every
+ * request, retries included, signed anew over its exact bytes with keys from the SDK's standard
+ * chain (an EC2 instance profile on Databricks), optionally with a role assumed on top. Keys are
+ * refreshed before they expire; a 403 saying they expired forces a reload and one retry.
+ */
+import { option } from '../../core/options';
+import { createKeySource } from '../aws/chain';
+import { CredentialCache, type AwsKeys } from '../aws/credentials';
+import { signRequest, signedKeyId } from '../aws/sign';
+import type { AuthMethod, Rejection } from './method';
+
+const REGION = option('--sigv4-region <region>', 'sign requests with AWS SigV4 for this region (e.g. us-east-1; Amazon Managed Prometheus)', { policyFlag: true });
+const ROLE_ARN = option('--sigv4-role-arn <arn>', 'IAM role to assume through STS on top of the base AWS credentials', { policyFlag: true });
+const SERVICE = option('--sigv4-service <name>', 'SigV4 service name', { defaultText: 'aps' });
+
+/** us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1. */
+const REGION_FORMAT = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+/** arn:aws:iam::123456789012:role/path/name, in every partition (aws-cn, aws-us-gov). */
+const ROLE_ARN_FORMAT = /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+
+export interface SigV4Config {
+  region: string;
+  service: string;
+  roleArn?: string;
+}
+
+/**
+ * A refusal new keys can fix: expired keys, or keys the service no longer knows (an instance
+ * profile rotated and the old keys revoked). A signature or permission error is not one. Pure.
+ */
+export function keysRefused(r: Rejection): boolean {
+  if (r.status !== 403 && r.status !== 400 && r.status !== 401) return false;
+  const type = r.headers['x-amzn-errortype'] ?? '';
+  const text = `${type} ${r.body}`;
+  return /ExpiredToken|security token included in the request is expired|UnrecognizedClient|InvalidClientTokenId/i.test(text);
+}
+
+/** "in 5h 59m", "2m ago": when keys expire, for doctor. Pure. */
+export function expiryText(keys: AwsKeys, now: number): string {
+  if (keys.expiration === undefined) return 'long-term keys, no expiry';
+  const ms = keys.expiration.getTime() - now;
+  const m = Math.round(Math.abs(ms) / 60_000);
+  const span = m >= 60 ? `${Math.floor(m / 60)}h ${m % 60}m` : `${m}m`;
+  return `expire ${keys.expiration.toISOString()} (${ms >= 0 ? `in ${span}` : `${span} ago`})`;
+}
+
+/** The last four characters of an access key id: enough to match it in IAM, nothing to reuse. */
+const keyHint = (id: string): string => `…${id.slice(-4)}`;
+
+export const sigv4: AuthMethod<'sigv4', SigV4Config> = {
+  name: 'sigv4',
+  title: 'AWS SigV4',
+  options: [REGION, ROLE_ARN, SERVICE],
+  triggers: [REGION],
+  parse(s) {
+    const region = s.str(REGION);
+    if (region === undefined) {
+      for (const o of [ROLE_ARN, SERVICE]) if (s.given(o)) throw s.error(o, `needs --sigv4-region (${REGION.env})`);
+      return undefined;
+    }
+    if (!REGION_FORMAT.test(region)) throw s.error(REGION, `"${region.slice(0, 40)}" is not an AWS region (like us-east-1 or eu-central-2)`);
+    const service = s.str(SERVICE, 'aps');
+    if (!/^[a-z0-9-]{1,64}$/.test(service)) throw s.error(SERVICE, `"${service.slice(0, 40)}" is not an AWS service signing name (like aps)`);
+    const roleArn = s.str(ROLE_ARN);
+    if (roleArn !== undefined && !ROLE_ARN_FORMAT.test(roleArn))
+      throw s.error(ROLE_ARN, `"${roleArn.slice(0, 100)}" is not an IAM role ARN (arn:aws:iam::123456789012:role/name)`);
+    return { region, service, ...(roleArn !== undefined ? { roleArn } : {}) };
+  },
+  create(o) {
+    const keys: CredentialCache = createKeySource(o);
+    return {
+      kind: 'sigv4',
+      headers: async (req) => signRequest(req, await keys.get(), o, new Date()),
+      refresh: async (r) => keysRefused(r) && keys.forceRefresh(signedKeyId(r.sent.authorization)),
+      status: async () => {
+        const k = await keys.get();
+        return `keys ${keyHint(k.accessKeyId)} from ${k.source}, ${expiryText(k, Date.now())}`;
+      },
+    };
+  },
+  describe: (o) => `AWS SigV4 (${o.service}, ${o.region}${o.roleArn ? ', assumed role' : ''})`,
+  detail: (o) => `AWS SigV4 for ${o.service} in ${o.region}${o.roleArn ? ` as ${o.roleArn}` : ''}`,
+  hint: 'give the node AWS credentials: the cluster\'s instance profile (needs aps:RemoteWrite), AWS_* env, or a profile; with --sigv4-role-arn the base identity needs sts:AssumeRole on it',
+};

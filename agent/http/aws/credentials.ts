@@ -1,0 +1,128 @@
+/**
+ * AWS credentials held between requests: refreshed before they expire, one load in flight, a
+ * forced reload after the receiver says the keys expired. Temporary keys (instance profile,
+ * AssumeRole, web identity) rotate every few hours; a long run must never sign with expired
+ * ones, and 500 nodes must not ask IMDS or STS on every push. The loader is the SDK's chain;
+ * this class only decides when to call it.
+ */
+import { replaceSecret } from '../../core/log';
+import type { SigningKeys } from './sign';
+
+export interface AwsKeys extends SigningKeys {
+  /** Undefined for long-term keys (no rotation). */
+  readonly expiration?: Date;
+  /** Where they came from, for doctor ("EC2 instance profile (IMDSv2)", "environment"). */
+  readonly source: string;
+}
+
+/**
+ * New keys are fetched this long before the old expire: EC2 makes an instance profile's next
+ * keys available at least five minutes before the current ones expire, and the SDK's own clients
+ * refresh five minutes early too.
+ */
+export const REFRESH_BEFORE_MS = 5 * 60_000;
+/**
+ * Keys due for refresh that came back unchanged are asked for again after this long, not at once:
+ * IMDS is per instance (no fleet-wide stampede), STS hands out an hour at a time.
+ */
+export const MIN_REFRESH_GAP_MS = 10_000;
+/** After a failed load the source is left alone this long: the error is answered meanwhile. */
+export const RETRY_AFTER_FAILURE_MS = 5_000;
+
+export class CredentialsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CredentialsError';
+  }
+}
+
+interface Held {
+  keys: AwsKeys;
+  refreshAt: number;
+  expiresAt: number;
+}
+
+/** When keys fetched at `fetchedAt` are due for a refresh. Pure. */
+export function refreshAt(keys: AwsKeys, fetchedAt: number): number {
+  if (keys.expiration === undefined) return Infinity;
+  const expiresAt = keys.expiration.getTime();
+  return Math.max(expiresAt - REFRESH_BEFORE_MS, Math.min(fetchedAt + MIN_REFRESH_GAP_MS, expiresAt));
+}
+
+export class CredentialCache {
+  private held?: Held;
+  private inFlight?: Promise<AwsKeys>;
+  private failure?: { at: number; error: Error };
+  /** Loads made (for tests and doctor). */
+  loads = 0;
+
+  constructor(
+    private readonly load: () => Promise<AwsKeys>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The keys in hand, if any (doctor). */
+  get current(): AwsKeys | undefined {
+    return this.held?.keys;
+  }
+
+  /**
+   * Keys to sign with now. While the held ones are still valid a due refresh runs in the
+   * background and the held ones are answered, so a slow IMDS never delays a push.
+   */
+  async get(): Promise<AwsKeys> {
+    const h = this.held;
+    const now = this.now();
+    if (h && now < h.refreshAt) return h.keys;
+    const valid = h && now < h.expiresAt ? h.keys : undefined;
+    if (this.failure && now - this.failure.at < RETRY_AFTER_FAILURE_MS) {
+      if (valid) return valid;
+      throw this.failure.error;
+    }
+    const loading = this.start();
+    return valid ?? loading;
+  }
+
+  /**
+   * After the receiver refused keys `rejectedKeyId` as expired or unknown: true when other keys
+   * are (or now were loaded) in hand, so a retry has a chance.
+   */
+  async forceRefresh(rejectedKeyId: string | undefined): Promise<boolean> {
+    const h = this.held;
+    if (h && h.keys.accessKeyId !== rejectedKeyId) return true;
+    if (h) this.held = { ...h, refreshAt: 0, expiresAt: 0 }; // never sign with refused keys again
+    try {
+      const keys = await (this.inFlight ?? this.start());
+      return keys.accessKeyId !== rejectedKeyId;
+    } catch {
+      return false;
+    }
+  }
+
+  private start(): Promise<AwsKeys> {
+    if (this.inFlight) return this.inFlight;
+    this.loads++;
+    const fetchedAt = this.now();
+    const p = this.load().then(
+      (keys) => {
+        replaceSecret(this.held?.keys.secretAccessKey, keys.secretAccessKey);
+        replaceSecret(this.held?.keys.sessionToken, keys.sessionToken);
+        const expiresAt = keys.expiration?.getTime() ?? Infinity;
+        this.held = { keys, refreshAt: refreshAt(keys, fetchedAt), expiresAt };
+        this.failure = undefined;
+        return keys;
+      },
+      (e: unknown) => {
+        const error = e instanceof CredentialsError ? e : new CredentialsError(`AWS credentials unavailable: ${e instanceof Error ? e.message : String(e)}`);
+        this.failure = { at: this.now(), error };
+        throw error;
+      },
+    );
+    this.inFlight = p.finally(() => {
+      this.inFlight = undefined;
+    });
+    // A background refresh nobody awaits must not become an unhandled rejection.
+    this.inFlight.catch(() => undefined);
+    return this.inFlight;
+  }
+}
