@@ -6,6 +6,7 @@
  */
 import axios, { type AxiosInstance } from 'axios';
 import { registerSecret, replaceSecret } from '../core/log';
+import { JWT_BEARER_ASSERTION_TYPE, type SigningAlg } from './client-assertion';
 import { explainTlsError } from './tls';
 
 /** OAuth2 client credentials, as the oauth2 sign-in method (auth/oauth2.ts) parses them. */
@@ -17,11 +18,23 @@ export interface OAuth2Config {
   scopes: string[];
   audience?: string;
   params: Record<string, string>;
-  authMethod: 'client_secret_basic' | 'client_secret_post';
+  authMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  /** private_key_jwt (RFC 7523 §2.2): the PEM key that signs each client assertion. */
+  privateKeyFile?: string;
+  /** The JWS `kid` header: which of the client's registered keys this is. */
+  keyId?: string;
+  /** As configured; undefined: from the key (RSA RS256, EC by curve). */
+  signingAlg?: SigningAlg;
+  /** The key's certificate: its thumbprints go in the `x5t` and `x5t#S256` headers. */
+  clientCertificateFile?: string;
 }
 
 export class AuthError extends Error {
-  constructor(message: string) {
+  /** The token endpoint's HTTP status, when it answered. */
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'AuthError';
   }
@@ -76,8 +89,11 @@ export function basicClientAuth(clientId: string, secret: string): string {
   return 'Basic ' + Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64');
 }
 
-/** The token request body and headers. Pure. */
-export function tokenRequest(cfg: OAuth2Config, secret: string): { body: string; headers: Record<string, string> } {
+/**
+ * The token request body and headers. Pure. `credential` is the client secret, or with
+ * private_key_jwt the signed client assertion.
+ */
+export function tokenRequest(cfg: OAuth2Config, credential: string): { body: string; headers: Record<string, string> } {
   const form = new URLSearchParams({ grant_type: 'client_credentials' });
   if (cfg.scopes.length > 0) form.set('scope', cfg.scopes.join(' '));
   if (cfg.audience !== undefined) form.set('audience', cfg.audience);
@@ -86,11 +102,17 @@ export function tokenRequest(cfg: OAuth2Config, secret: string): { body: string;
     'Content-Type': 'application/x-www-form-urlencoded',
     Accept: 'application/json',
   };
-  if (cfg.authMethod === 'client_secret_post') {
+  if (cfg.authMethod === 'private_key_jwt') {
+    // RFC 7523 §2.2. client_id is optional there but must name the assertion's client if sent
+    // (RFC 7521 §4.2); Entra ID's certificate-credential request requires it.
     form.set('client_id', cfg.clientId);
-    form.set('client_secret', secret);
+    form.set('client_assertion_type', JWT_BEARER_ASSERTION_TYPE);
+    form.set('client_assertion', credential);
+  } else if (cfg.authMethod === 'client_secret_post') {
+    form.set('client_id', cfg.clientId);
+    form.set('client_secret', credential);
   } else {
-    const h = basicClientAuth(cfg.clientId, secret);
+    const h = basicClientAuth(cfg.clientId, credential);
     registerSecret(h.slice('Basic '.length));
     headers.Authorization = h;
   }
@@ -118,7 +140,12 @@ export class OAuth2TokenSource {
   constructor(
     private readonly cfg: OAuth2Config,
     private readonly http: AxiosInstance,
-    private readonly clientSecret: () => string,
+    /**
+     * The client secret, or a fresh client assertion, for each token request. `refused`: the
+     * token endpoint refused the last request (400/401, RFC 6749 §5.2 invalid_client): the
+     * credential file is read again whatever its stat says.
+     */
+    private readonly credential: (refused: boolean) => string | Promise<string>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -178,12 +205,13 @@ export class OAuth2TokenSource {
   private async request(afterRejection: boolean): Promise<string> {
     this.fetches++;
     const start = this.now();
-    const { body, headers } = tokenRequest(this.cfg, this.clientSecret());
+    const refused = this.lastFailure?.error instanceof AuthError && [400, 401].includes(this.lastFailure.error.status ?? 0);
+    const { body, headers } = tokenRequest(this.cfg, await this.credential(refused));
     let data: unknown;
     try {
       data = (await this.http.post(this.cfg.tokenUrl, body, { headers, responseType: 'text' })).data;
     } catch (e) {
-      throw new AuthError(`OAuth2 token request failed: ${describeTokenError(e)}`);
+      throw new AuthError(`OAuth2 token request failed: ${describeTokenError(e)}`, axios.isAxiosError(e) ? e.response?.status : undefined);
     }
     const t = parseTokenResponse(data);
     // Access tokens are secrets too; keep only the live one registered (the set stays small).

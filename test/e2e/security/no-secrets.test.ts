@@ -1,16 +1,18 @@
 /**
  * Every command, run with secrets set in every way the agent accepts them (env literals,
- * files, an OAuth2 client secret and the access token it earns, user:pass@ in a URL), at log
+ * files, an OAuth2 client secret and the access token it earns, a private_key_jwt key file and
+ * the client assertions signed with it, user:pass@ in a URL), at log
  * level debug, on success and on failure paths: no secret, nor its base64 form in a header,
  * appears in stdout, stderr (logs) or in what was pushed to the Pushgateway.
  * To cover a new command, add a line to COMMANDS.
  */
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runAgent, startAgent } from '../../helpers/agent';
 import { startPushgateway, tempDir, waitFor, type Server } from '../../helpers/servers';
 import { startRecordingServer, type RecordingServer } from '../../helpers/recording-server';
+import { makeCertificate, makeKey } from '../../helpers/jwt-keys';
 
 const S = {
   bearerEnv: 'Leak-Bearer-Env-9f1c',
@@ -64,6 +66,8 @@ describe('no secret in any output', function () {
       files[k] = path.join(dir, k);
       writeFileSync(files[k], S[k] + '\n');
     }
+    files.privateKey = makeKey(dir, 'rsa-pkcs1', 'leak-key');
+    files.certificate = makeCertificate(dir, files.privateKey, 'leak-cert');
     pg = await startPushgateway();
     idp = await startRecordingServer(() => ({ status: 200, body: JSON.stringify({ access_token: S.accessToken, token_type: 'Bearer', expires_in: 3600 }) }));
   });
@@ -88,7 +92,22 @@ describe('no secret in any output', function () {
       args: ['--oauth2-token-url', `${idp.url}/token`, '--oauth2-client-id', 'agent', '--oauth2-client-secret-file', files.clientFile!],
       env: {},
     },
+    { name: 'OAuth2 private_key_jwt key file', args: jwtArgs(), env: {} },
   ];
+
+  const jwtArgs = (): string[] => [
+    ...['--oauth2-token-url', `${idp.url}/token`, '--oauth2-client-id', 'agent', '--oauth2-auth-method', 'private_key_jwt'],
+    ...['--oauth2-private-key-file', files.privateKey!, '--oauth2-key-id', 'leak-kid', '--oauth2-client-certificate-file', files.certificate!],
+  ];
+
+  /** The key file whole, its base64 on one line and line by line; every assertion the IdP was sent. */
+  const keyMaterial = (): string[] => {
+    if (files.privateKey === undefined) return [];
+    const text = readFileSync(files.privateKey, 'utf8');
+    const lines = text.split('\n').filter((l) => l !== '' && !l.startsWith('-----'));
+    const assertions = idp.requests.map((r) => new URLSearchParams(r.body).get('client_assertion')).filter((a): a is string => a !== null);
+    return [text.trim(), lines.join(''), ...lines, ...assertions, ...assertions.map((a) => a.split('.')[2]!)];
+  };
 
   const forbidden = (): string[] => {
     const values = Object.values(S);
@@ -99,6 +118,7 @@ describe('no secret in any output', function () {
       b64(`alice:${S.basicFile}`),
       b64(`agent:${S.clientFile}`),
       b64(`bob:${S.urlPassword}`),
+      ...keyMaterial(),
     ];
   };
 
@@ -128,7 +148,7 @@ describe('no secret in any output', function () {
     assertClean('policy stdout/stderr', policy.stdout + policy.stderr);
   });
 
-  for (const [i, name] of ['bearer token from env', 'bearer token file', 'basic auth password from env', 'basic auth password file', 'OAuth2 secret from env (client_secret_post)', 'OAuth2 secret file (client_secret_basic)'].entries()) {
+  for (const [i, name] of ['bearer token from env', 'bearer token file', 'basic auth password from env', 'basic auth password file', 'OAuth2 secret from env (client_secret_post)', 'OAuth2 secret file (client_secret_basic)', 'OAuth2 private_key_jwt key file'].entries()) {
     it(`with ${name}: every command, and a short run`, async () => {
       const sc = scenarios()[i]!;
       assert.equal(sc.name, name);
@@ -152,4 +172,18 @@ describe('no secret in any output', function () {
       assertClean('run stderr', d.stderr());
     });
   }
+
+  it('with private_key_jwt: assertions were signed, and policy pinning the key settings shows no key material', async () => {
+    const before = idp.requests.length;
+    const r = await runAgent(['once', '--pushgateway-url', pg.url, ...jwtArgs(), '--log-level', 'debug', '--sources', 'self', '--node-name', 'leak-jwt']);
+    assert.equal(r.code, 0, r.stderr);
+    const sent = idp.requests.slice(before).map((q) => new URLSearchParams(q.body).get('client_assertion'));
+    assert.ok(sent.length > 0 && sent.every((a) => a !== null && a.split('.').length === 3), 'the token request carries a signed assertion');
+    assertClean('once stdout/stderr', r.stdout + r.stderr);
+    const env = ['DBX_PROM_OAUTH2_AUTH_METHOD=private_key_jwt', `DBX_PROM_OAUTH2_PRIVATE_KEY_FILE=${files.privateKey}`, 'DBX_PROM_OAUTH2_KEY_ID=leak-kid'];
+    const policy = await runAgent(['policy', '--artifacts', '/Volumes/main/ops/dbx-prom-agent', '--pushgateway-url', pg.url, ...env.flatMap((e) => ['--env', e])]);
+    assert.equal(policy.code, 0, policy.stderr);
+    assert.match(policy.stdout, /DBX_PROM_OAUTH2_PRIVATE_KEY_FILE/);
+    assertClean('policy stdout/stderr', policy.stdout + policy.stderr);
+  });
 });
