@@ -143,7 +143,11 @@ export function createHttpClient(config: HttpSettings, opts: HttpOptions): Axios
     (req as SignedConfig).dbxAuthSent = sent;
     return req;
   });
-  /** After a refusal: new credentials and one retry of the same request, signed anew; or undefined. */
+  /**
+   * After a refusal: new credentials and one retry of the same request, signed anew; or
+   * undefined. A method that cannot get credentials at all throws here: the request then fails
+   * with that error (an outage, its batch kept), not with the refusal (a 4xx drops a batch).
+   */
   const retry = async (res: AxiosResponse | undefined): Promise<AxiosResponse | undefined> => {
     const req = res?.config as SignedConfig | undefined;
     if (!res || !req || req.dbxAuthRetried || (res.status !== 401 && res.status !== 403)) return undefined;

@@ -85,18 +85,16 @@ export class CredentialCache {
 
   /**
    * After the receiver refused keys `rejectedKeyId` as expired or unknown: true when other keys
-   * are (or now were loaded) in hand, so a retry has a chance.
+   * are (or now were loaded) in hand, so a retry has a chance; false when the reload brought the
+   * same keys back. When no keys can be loaded it throws: the request then fails as a credentials
+   * outage (its batch stays queued, as with no keys at all), not as a refused payload.
    */
   async forceRefresh(rejectedKeyId: string | undefined): Promise<boolean> {
     const h = this.held;
     if (h && h.keys.accessKeyId !== rejectedKeyId) return true;
     if (h) this.held = { ...h, refreshAt: 0, expiresAt: 0 }; // never sign with refused keys again
-    try {
-      const keys = await (this.inFlight ?? this.start());
-      return keys.accessKeyId !== rejectedKeyId;
-    } catch {
-      return false;
-    }
+    const keys = await (this.inFlight ?? this.start());
+    return keys.accessKeyId !== rejectedKeyId;
   }
 
   private start(): Promise<AwsKeys> {

@@ -20,9 +20,6 @@ export type Verdict = 'ok' | 'retry' | 'drop';
 export function classifyStatus(status: number): Verdict {
   if (status >= 200 && status < 300) return 'ok';
   if (status === 429 || status >= 500) return 'retry';
-  // Refused credentials are not about the bytes: the same batch goes through once the token,
-  // the keys or the IAM policy are fixed, so it waits in the queue (bounded by its size and age).
-  if (status === 401 || status === 403) return 'retry';
   // 3xx (redirects are not followed for POSTs with a body) and other 4xx: the same bytes would fail again.
   return 'drop';
 }

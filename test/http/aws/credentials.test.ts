@@ -114,7 +114,7 @@ describe('http/aws/credentials', () => {
     assert.equal(src.calls.length, 2);
   });
 
-  it('says a retry has no chance when the reload brings the same keys back, and never signs with refused keys', async () => {
+  it('says a retry has no chance when the reload brings the same keys back; fails as an outage when none load, never signing with refused keys', async () => {
     const clock = { now: 0 };
     const same = keys('STATIC');
     let loads = 0;
@@ -130,7 +130,7 @@ describe('http/aws/credentials', () => {
       return keys('OLD', 6 * HOUR);
     }, () => clock.now);
     await failing.get();
-    assert.equal(await failing.forceRefresh('OLD'), false);
+    await assert.rejects(failing.forceRefresh('OLD'), (e: unknown) => e instanceof CredentialsError && /IMDS down/.test(e.message));
     await assert.rejects(failing.get(), /IMDS down/);
   });
 

@@ -3,15 +3,14 @@ import fc from 'fast-check';
 import { MAX_BACKOFF_MS, MAX_RETRY_AFTER_MS, backoffMs, classifyStatus, parseRetryAfter, retryDelayMs } from '../../../agent/sinks/remote-write/retry';
 
 describe('remote-write/retry', () => {
-  it('retries 5xx, 429 and refused credentials (401, 403), drops other 4xx, accepts 2xx', () => {
+  it('retries 5xx and 429, drops other 4xx, accepts 2xx', () => {
     assert.equal(classifyStatus(200), 'ok');
     assert.equal(classifyStatus(204), 'ok');
     assert.equal(classifyStatus(500), 'retry');
     assert.equal(classifyStatus(503), 'retry');
     assert.equal(classifyStatus(429), 'retry');
     assert.equal(classifyStatus(400), 'drop');
-    assert.equal(classifyStatus(401), 'retry');
-    assert.equal(classifyStatus(403), 'retry');
+    assert.equal(classifyStatus(401), 'drop');
     assert.equal(classifyStatus(404), 'drop');
     assert.equal(classifyStatus(413), 'drop');
   });
