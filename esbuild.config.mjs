@@ -32,6 +32,16 @@ await build({
         // guess the type of multipart file uploads, which the agent never sends.
         b.onResolve({ filter: /^mime-db$/ }, () => ({ path: 'mime-db', namespace: 'empty' }));
         b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+        // The agent imports jose dynamically (it is ES-only), which would bundle all of it (JWE,
+        // JWKS, ...): the agent's import gets a module with the one export it uses, ~45 kB less.
+        b.onResolve({ filter: /^jose$/ }, (args) =>
+          args.namespace === 'jose-used' ? undefined : { path: 'jose', namespace: 'jose-used' },
+        );
+        b.onLoad({ filter: /.*/, namespace: 'jose-used' }, () => ({
+          contents: "export { SignJWT } from 'jose';",
+          loader: 'js',
+          resolveDir: process.cwd(),
+        }));
       },
     },
   ],
