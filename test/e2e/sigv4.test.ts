@@ -86,7 +86,9 @@ describe('SigV4 remote write (bundle + AWS stand-ins verifying with botocore + r
     assert.ok((await counted('retried')).some((v) => v > 0), 'the refused writes were retried');
     assert.deepEqual((await counted('dropped')).filter((v) => v > 0), [], 'no sample dropped');
     assert.deepEqual((await writes()).filter((r) => !r.ok && r.accessKeyId !== k2.accessKeyId), [], 'only the expired keys were ever refused');
-    // Said once, not once per cycle, and no secret in any line.
+    // Every line is the agent's JSON (no multi-line SDK warning), the outage said once, not once
+    // per cycle, and no secret in any line.
+    for (const line of daemon.stderr().split('\n').filter(Boolean)) assert.doesNotThrow(() => JSON.parse(line), line);
     assert.equal(daemon.stderr().match(/remote write failed/g)?.length ?? 0, 1, daemon.stderr());
     for (const k of await aws.keys()) {
       assert.ok(!daemon.stderr().includes(k.secretAccessKey), 'secret key in the log');

@@ -7,6 +7,7 @@
 import os from 'node:os';
 import { messageOf } from '../../core/isolate';
 import { CredentialCache, CredentialsError, type AwsKeys } from './credentials';
+import { awsSdk } from './lazy';
 
 export interface KeySourceOptions {
   readonly region: string;
@@ -55,7 +56,7 @@ function keysOf(k: SdkKeys, source: string): AwsKeys {
 /** The base keys, and the assumed role's on top when a role is set: each cached on its own. */
 export function createKeySource(o: KeySourceOptions): CredentialCache {
   const base = new CredentialCache(async () => {
-    const { fromNodeProviderChain } = await import('./sdk.js');
+    const { fromNodeProviderChain } = awsSdk();
     // A fresh chain per load: the chain's own memo would answer a forced reload with the same keys.
     const k = (await fromNodeProviderChain({ clientConfig: { region: o.region } })().catch((e: unknown) => {
       throw new CredentialsError(
@@ -68,7 +69,7 @@ export function createKeySource(o: KeySourceOptions): CredentialCache {
   const roleArn = o.roleArn;
   let assume: (() => Promise<SdkKeys>) | undefined;
   return new CredentialCache(async () => {
-    const { fromTemporaryCredentials } = await import('./sdk.js');
+    const { fromTemporaryCredentials } = awsSdk();
     assume ??= fromTemporaryCredentials({
       params: { RoleArn: roleArn, RoleSessionName: sessionName(), DurationSeconds: 3600 },
       masterCredentials: () => base.get(),

@@ -3,9 +3,8 @@
  * add (Authorization, X-Amz-Date, X-Amz-Security-Token, Host). Signed over the exact method,
  * URL, headers and body bytes that go out, so every request and every retry is signed anew.
  */
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { OutgoingRequest } from '../auth/method';
+import { awsSdk } from './lazy';
 
 export interface SigningKeys {
   readonly accessKeyId: string;
@@ -25,8 +24,6 @@ export interface SigningScope {
  */
 const UNSIGNED = new Set(['user-agent', 'accept', 'accept-encoding', 'content-length', 'connection', 'authorization', 'expect', 'transfer-encoding']);
 
-const sha256 = Hash.bind(null, 'sha256');
-
 /** The query as the signer wants it: decoded values, repeated keys as arrays. */
 function queryOf(url: URL): Record<string, string | string[]> {
   const q: Record<string, string | string[]> = {};
@@ -41,8 +38,16 @@ export async function signRequest(req: OutgoingRequest, keys: SigningKeys, scope
   const host = req.url.host;
   const headers: Record<string, string> = { host };
   for (const [k, v] of Object.entries(req.headers)) if (!UNSIGNED.has(k) && k !== 'host') headers[k] = v;
+  const { SignatureV4, Hash } = awsSdk();
   // applyChecksum off: X-Amz-Content-Sha256 is S3's; the payload hash is in the signature either way.
-  const signer = new SignatureV4({ credentials: keys, region: scope.region, service: scope.service, sha256, uriEscapePath: true, applyChecksum: false });
+  const signer = new SignatureV4({
+    credentials: keys,
+    region: scope.region,
+    service: scope.service,
+    sha256: Hash.bind(null, 'sha256'),
+    uriEscapePath: true,
+    applyChecksum: false,
+  });
   const signed = await signer.sign(
     {
       method: req.method,
