@@ -124,6 +124,15 @@ describe('SigV4 remote write (bundle + AWS stand-ins verifying with botocore + r
     assert.equal((await aws.requests('imds')).length, 0, 'environment keys come before IMDS');
     assert.ok(!once.stderr.includes(key.secretAccessKey));
 
+    // The same keys refused as expired, and nothing newer to be had: an outage, the batch kept.
+    await aws.expire(key.accessKeyId);
+    const refused = await runAgent(['once', '--remote-write-url', writeUrl(), '--sigv4-region', 'eu-west-1', '--sources', 'self'],
+      env({ AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey }));
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /the keys from environment \(AWS_ACCESS_KEY_ID\) were refused \(HTTP 403 ExpiredTokenException\) and no newer ones are available/);
+    assert.match(refused.stderr, /unsent samples stay queued/);
+    assert.doesNotMatch(refused.stderr, /dropped/);
+
     await aws.configure({ imdsDown: true });
     try {
       const none = await runAgent(['once', '--remote-write-url', writeUrl(), '--sigv4-region', 'eu-west-1', '--sources', 'self'], env());

@@ -26,14 +26,17 @@ export interface SigV4Config {
 }
 
 /**
- * A refusal new keys can fix: expired keys, or keys the service no longer knows (an instance
- * profile rotated and the old keys revoked). A signature or permission error is not one. Pure.
+ * Why new keys could fix a refusal (expired keys, or keys the service no longer knows: an
+ * instance profile rotated and the old keys revoked), or undefined when they could not (a
+ * signature or permission error). Pure.
  */
-export function keysRefused(r: Rejection): boolean {
-  if (r.status !== 403 && r.status !== 400 && r.status !== 401) return false;
-  const type = r.headers['x-amzn-errortype'] ?? '';
+export function keysRefused(r: Rejection): string | undefined {
+  if (r.status !== 403 && r.status !== 400 && r.status !== 401) return undefined;
+  const type = (r.headers['x-amzn-errortype'] ?? '').split(':')[0]!;
   const text = `${type} ${r.body}`;
-  return /ExpiredToken|security token included in the request is expired|UnrecognizedClient|InvalidClientTokenId/i.test(text);
+  if (/ExpiredToken|security token included in the request is expired/i.test(text)) return `HTTP ${r.status} ${type || 'ExpiredToken'}`;
+  if (/UnrecognizedClient|InvalidClientTokenId/i.test(text)) return `HTTP ${r.status} ${type || 'UnrecognizedClient'}`;
+  return undefined;
 }
 
 /** "in 5h 59m", "2m ago": when keys expire, for doctor. Pure. */
@@ -72,7 +75,12 @@ export const sigv4: AuthMethod<'sigv4', SigV4Config> = {
     return {
       kind: 'sigv4',
       headers: async (req) => signRequest(req, await keys.get(), o, new Date()),
-      refresh: async (r) => keysRefused(r) && keys.forceRefresh(signedKeyId(r.sent.authorization)),
+      refresh: async (r) => {
+        const why = keysRefused(r);
+        if (why === undefined) return false;
+        await keys.forceRefresh(signedKeyId(r.sent.authorization), why);
+        return true;
+      },
       status: async () => {
         const k = await keys.get();
         return `keys ${keyHint(k.accessKeyId)} from ${k.source}, ${expiryText(k, Date.now())}`;

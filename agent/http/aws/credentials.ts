@@ -84,17 +84,18 @@ export class CredentialCache {
   }
 
   /**
-   * After the receiver refused keys `rejectedKeyId` as expired or unknown: true when other keys
-   * are (or now were loaded) in hand, so a retry has a chance; false when the reload brought the
-   * same keys back. When no keys can be loaded it throws: the request then fails as a credentials
-   * outage (its batch stays queued, as with no keys at all), not as a refused payload.
+   * After the receiver refused keys `rejectedKeyId` as expired or unknown (`why`): resolves when
+   * other keys are (or now were loaded) in hand, so a retry has a chance. When none can be had
+   * (the load fails, or brings the refused keys back) it throws: the request then fails as a
+   * credentials outage, its batch kept as with no keys at all, not dropped as a refused payload.
    */
-  async forceRefresh(rejectedKeyId: string | undefined): Promise<boolean> {
+  async forceRefresh(rejectedKeyId: string | undefined, why: string): Promise<void> {
     const h = this.held;
-    if (h && h.keys.accessKeyId !== rejectedKeyId) return true;
+    if (h && h.keys.accessKeyId !== rejectedKeyId) return;
     if (h) this.held = { ...h, refreshAt: 0, expiresAt: 0 }; // never sign with refused keys again
     const keys = await (this.inFlight ?? this.start());
-    return keys.accessKeyId !== rejectedKeyId;
+    if (keys.accessKeyId === rejectedKeyId)
+      throw new CredentialsError(`AWS credentials unavailable: the keys from ${keys.source} were refused (${why}) and no newer ones are available`);
   }
 
   private start(): Promise<AwsKeys> {

@@ -53,13 +53,13 @@ describe('http/auth/sigv4', () => {
   });
 
   it('asks for new keys after expired or unknown keys, not after a bad signature or a missing permission', () => {
-    assert.ok(keysRefused(rejection(403, '{"message":"The security token included in the request is expired"}', { 'x-amzn-errortype': 'ExpiredTokenException' })));
-    assert.ok(keysRefused(rejection(403, '{"message":"The security token included in the request is expired"}')));
-    assert.ok(keysRefused(rejection(403, '', { 'x-amzn-errortype': 'UnrecognizedClientException:' })));
-    assert.ok(keysRefused(rejection(403, '<ErrorResponse><Error><Code>InvalidClientTokenId</Code></Error></ErrorResponse>')));
-    assert.ok(!keysRefused(rejection(403, '{"message":"The request signature we calculated does not match"}', { 'x-amzn-errortype': 'InvalidSignatureException' })));
-    assert.ok(!keysRefused(rejection(403, '{"Message":"User: arn:aws:sts::1:assumed-role/x is not authorized to perform: aps:RemoteWrite"}', { 'x-amzn-errortype': 'AccessDeniedException' })));
-    assert.ok(!keysRefused(rejection(500, 'ExpiredToken')));
+    assert.equal(keysRefused(rejection(403, '{"message":"The security token included in the request is expired"}', { 'x-amzn-errortype': 'ExpiredTokenException' })), 'HTTP 403 ExpiredTokenException');
+    assert.equal(keysRefused(rejection(403, '{"message":"The security token included in the request is expired"}')), 'HTTP 403 ExpiredToken');
+    assert.equal(keysRefused(rejection(403, '', { 'x-amzn-errortype': 'UnrecognizedClientException:http://internal.amazon.com/coral/com.amazon.coral.service/' })), 'HTTP 403 UnrecognizedClientException');
+    assert.equal(keysRefused(rejection(403, '<ErrorResponse><Error><Code>InvalidClientTokenId</Code></Error></ErrorResponse>')), 'HTTP 403 UnrecognizedClient');
+    assert.equal(keysRefused(rejection(403, '{"message":"The request signature we calculated does not match"}', { 'x-amzn-errortype': 'InvalidSignatureException' })), undefined);
+    assert.equal(keysRefused(rejection(403, '{"Message":"User: arn:aws:sts::1:assumed-role/x is not authorized to perform: aps:RemoteWrite"}', { 'x-amzn-errortype': 'AccessDeniedException' })), undefined);
+    assert.equal(keysRefused(rejection(500, 'ExpiredToken')), undefined);
   });
 
   it('says when keys expire, or that they do not', () => {

@@ -105,16 +105,15 @@ describe('http/aws/credentials', () => {
     const src = rotating(clock);
     const cache = new CredentialCache(src.load, () => clock.now);
     await cache.get();
-    const answers = await Promise.all([cache.forceRefresh('K1'), cache.forceRefresh('K1'), cache.forceRefresh('K1')]);
-    assert.deepEqual(answers, [true, true, true]);
+    await Promise.all([cache.forceRefresh('K1', 'expired'), cache.forceRefresh('K1', 'expired'), cache.forceRefresh('K1', 'expired')]);
     assert.equal(src.calls.length, 2);
     assert.equal((await cache.get()).accessKeyId, 'K2');
     // A request refused with K1 after K2 came: K2 is already the answer, no load.
-    assert.equal(await cache.forceRefresh('K1'), true);
+    await cache.forceRefresh('K1', 'expired');
     assert.equal(src.calls.length, 2);
   });
 
-  it('says a retry has no chance when the reload brings the same keys back; fails as an outage when none load, never signing with refused keys', async () => {
+  it('fails as a credentials outage when the reload brings the refused keys back or none load, never signing with refused keys', async () => {
     const clock = { now: 0 };
     const same = keys('STATIC');
     let loads = 0;
@@ -123,14 +122,15 @@ describe('http/aws/credentials', () => {
       return same;
     }, () => clock.now);
     await cache.get();
-    assert.equal(await cache.forceRefresh('STATIC'), false);
+    await assert.rejects(cache.forceRefresh('STATIC', 'HTTP 403 ExpiredTokenException'), (e: unknown) =>
+      e instanceof CredentialsError && /keys from test were refused \(HTTP 403 ExpiredTokenException\) and no newer ones are available/.test(e.message));
     assert.equal(loads, 2);
     const failing = new CredentialCache(async () => {
       if (loads++ > 2) throw new Error('IMDS down');
       return keys('OLD', 6 * HOUR);
     }, () => clock.now);
     await failing.get();
-    await assert.rejects(failing.forceRefresh('OLD'), (e: unknown) => e instanceof CredentialsError && /IMDS down/.test(e.message));
+    await assert.rejects(failing.forceRefresh('OLD', 'expired'), (e: unknown) => e instanceof CredentialsError && /IMDS down/.test(e.message));
     await assert.rejects(failing.get(), /IMDS down/);
   });
 
