@@ -5,6 +5,7 @@
  * ones, and 500 nodes must not ask IMDS or STS on every push. The loader is the SDK's chain;
  * this class only decides when to call it.
  */
+import { messageOf } from '../../core/isolate';
 import { replaceSecret } from '../../core/log';
 import type { SigningKeys } from './sign';
 
@@ -53,18 +54,11 @@ export class CredentialCache {
   private held?: Held;
   private inFlight?: Promise<AwsKeys>;
   private failure?: { at: number; error: Error };
-  /** Loads made (for tests and doctor). */
-  loads = 0;
 
   constructor(
     private readonly load: () => Promise<AwsKeys>,
     private readonly now: () => number = Date.now,
   ) {}
-
-  /** The keys in hand, if any (doctor). */
-  get current(): AwsKeys | undefined {
-    return this.held?.keys;
-  }
 
   /**
    * Keys to sign with now. While the held ones are still valid a due refresh runs in the
@@ -100,7 +94,6 @@ export class CredentialCache {
 
   private start(): Promise<AwsKeys> {
     if (this.inFlight) return this.inFlight;
-    this.loads++;
     const fetchedAt = this.now();
     const p = this.load().then(
       (keys) => {
@@ -112,7 +105,7 @@ export class CredentialCache {
         return keys;
       },
       (e: unknown) => {
-        const error = e instanceof CredentialsError ? e : new CredentialsError(`AWS credentials unavailable: ${e instanceof Error ? e.message : String(e)}`);
+        const error = e instanceof CredentialsError ? e : new CredentialsError(`AWS credentials unavailable: ${messageOf(e)}`);
         this.failure = { at: this.now(), error };
         throw error;
       },
