@@ -160,6 +160,16 @@ function checkPlainHttp(s: Settings, hasCredentials: boolean): void {
   }
 }
 
+/** A sign-in method's own word on the URLs its credentials go to (config.ts has the URLs). */
+function checkAuthUrls(s: Settings, auth: AuthConfigs): void {
+  const chosen = chosenAuth(auth);
+  if (!chosen?.method.refusesUrl) return;
+  for (const o of AGENT_OPTIONS.filter((x) => x.carriesCredentials && s.given(x))) {
+    const why = URL.canParse(s.str(o)!) ? chosen.method.refusesUrl(chosen.options, new URL(s.str(o)!)) : undefined;
+    if (why !== undefined) throw s.error(o, why);
+  }
+}
+
 /**
  * Builds Config from parsed flags and the environment. Pure apart from reading the settings
  * file and checking that named files are readable.
@@ -180,5 +190,6 @@ export function buildConfig(flags: FlagValues, processEnv: Record<string, string
     env,
   };
   checkPlainHttp(s, chosenAuth(config.auth) !== undefined || config.tls.certFile !== undefined);
+  checkAuthUrls(s, config.auth);
   return config;
 }

@@ -5,7 +5,6 @@
  * itself is helpers/outage-story.ts, shared with remote-write-victoria-metrics.test.ts.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { queueSubdir } from '../../agent/sinks/remote-write/sink';
@@ -13,6 +12,7 @@ import { startAgent, type Daemon } from '../helpers/agent';
 import { outageStory } from '../helpers/outage-story';
 import { restartablePrometheus, rawSamples, type RestartablePrometheus } from '../helpers/prometheus-restart';
 import { unsentTimestamps } from '../helpers/queue-files';
+import { startHangingServer } from '../helpers/hanging-server';
 import { tempDir, waitFor } from '../helpers/servers';
 
 describe('remote write survives an outage and kill -9 (bundle + real Prometheus)', function () {
@@ -55,19 +55,14 @@ describe('remote write survives an outage and kill -9 (bundle + real Prometheus)
   });
 
   it('the daemon exits by itself with status 0 on SIGTERM while the receiver hangs, keeping its samples queued', async () => {
-    const sockets = new Set<net.Socket>();
-    const hang = net.createServer((sock) => {
-      sockets.add(sock); // accept, read, never answer
-      sock.resume();
-    });
-    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(hang.address() as net.AddressInfo).port}/api/v1/write`;
+    const hang = await startHangingServer();
+    const url = `${hang.url}/api/v1/write`;
     try {
       const daemon = startAgent(['run', '--remote-write-url', url, '--sources', 'self', '--interval', '1s', '--idle-interval', '1s', '--push-timeout', '10s'], {
         DBX_PROM_QUEUE_DIR: queueBase,
       });
       daemons.push(daemon);
-      await waitFor(async () => sockets.size > 0, 20_000, 'a request to the hanging receiver');
+      await waitFor(async () => hang.connections > 0, 20_000, 'a request to the hanging receiver');
       const { code } = await daemon.stop('SIGTERM');
       // 0, not null: it exited on its own (the helper would SIGKILL it after 10 s), and by a
       // clean close, not by the run command's last-resort deadline.
@@ -76,8 +71,7 @@ describe('remote write survives an outage and kill -9 (bundle + real Prometheus)
       assert.match(daemon.stderr(), /unsent samples stay queued/);
       assert.ok(unsentTimestamps(path.join(queueBase, queueSubdir(url))).length >= 1);
     } finally {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => hang.close(() => resolve()));
+      await hang.close();
     }
   });
 });

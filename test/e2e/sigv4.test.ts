@@ -10,6 +10,7 @@ import path from 'node:path';
 import { queueSubdir } from '../../agent/sinks/remote-write/sink';
 import { runAgent, startAgent, type Daemon } from '../helpers/agent';
 import { awsEnvFor, startAwsStandIn, type AwsStandIn, type StandInRequest } from '../helpers/aws-standin';
+import { startHangingServer } from '../helpers/hanging-server';
 import { rawSamples } from '../helpers/prometheus-restart';
 import { unsentTimestamps } from '../helpers/queue-files';
 import { startPrometheus, tempDir, waitFor, type Server } from '../helpers/servers';
@@ -111,6 +112,39 @@ describe('SigV4 remote write (bundle + AWS stand-ins verifying with botocore + r
     for (const k of await aws.keys()) {
       assert.ok(!(doctor.stdout + doctor.stderr).includes(k.secretAccessKey));
       if (k.sessionToken) assert.ok(!(doctor.stdout + doctor.stderr).includes(k.sessionToken));
+    }
+  });
+
+  it("signs with AWS's time when the node's clock is off, losing nothing", async () => {
+    const key = await aws.mintStatic();
+    await aws.clearRequests();
+    const clock = { NODE_OPTIONS: `-r ${path.join(__dirname, '../helpers/skewed-clock.cjs')}`, DBX_TEST_CLOCK_SKEW_MS: String(10 * 60_000) };
+    // Its own node name: its samples carry its clock's time, 10 minutes ahead of everyone's.
+    const once = await runAgent(['once', '--remote-write-url', writeUrl(), '--sigv4-region', 'eu-west-1', '--sources', 'self', '--node-name', 'n-skewed'],
+      env({ AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey, ...clock }));
+    assert.equal(once.code, 0, once.stderr);
+    const ahead = /this node's clock is (\d+) s ahead of AWS's: signing with AWS's time/.exec(once.stderr);
+    assert.ok(ahead && Math.abs(Number(ahead[1]) - 600) <= 2, once.stderr); // AWS's Date has whole seconds
+    const w = await writes();
+    assert.match(w[0]!.message ?? '', /Signature not yet current/);
+    assert.ok(w.length === 2 && w[1]!.ok, JSON.stringify(w));
+  });
+
+  it('a hanging STS fails the sign-in in bounded time: doctor and once finish and say so', async () => {
+    const hang = await startHangingServer();
+    const sts = hang.url;
+    try {
+      const args = ['--remote-write-url', writeUrl(), '--sigv4-region', 'eu-west-1', '--sigv4-role-arn', ROLE, '--sources', 'self', '--push-timeout', '2s'];
+      const doctor = await runAgent(['doctor', ...args], env({ AWS_ENDPOINT_URL_STS: sts }), 60_000);
+      assert.equal(doctor.code, 1, doctor.stdout + doctor.stderr);
+      // The SDK's own timeout, or the key cache's: either way the role and the failure are named.
+      assert.match(doctor.stdout, /FAIL auth +(AssumeRole of arn:aws:iam::123456789012:role\/prom-writer with keys from EC2 instance profile \(IMDS\) failed: |AWS credentials unavailable: AssumeRole of arn:aws:iam::123456789012:role\/prom-writer did not answer)/);
+      const once = await runAgent(['once', ...args], env({ AWS_ENDPOINT_URL_STS: sts }), 60_000);
+      assert.equal(once.code, 1, once.stderr);
+      assert.match(once.stderr, /unsent samples stay queued/);
+      assert.ok(hang.connections > 0, 'STS was asked');
+    } finally {
+      await hang.close();
     }
   });
 

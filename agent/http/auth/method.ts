@@ -77,4 +77,6 @@ export interface AuthMethod<Name extends string = string, O = unknown> {
   hint: string;
   /** Endpoints the method itself talks to (a token URL), for doctor's network checks. */
   endpoints?(o: O): CheckedEndpoint[];
+  /** Why its credentials could never work at `url` (a SigV4 region that is not the host's), if so. */
+  refusesUrl?(o: O, url: URL): string | undefined;
 }

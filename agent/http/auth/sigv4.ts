@@ -39,6 +39,18 @@ export function keysRefused(r: Rejection): string | undefined {
   return undefined;
 }
 
+/**
+ * How far AWS's clock is from ours, when it refused a signature for its time ("Signature
+ * expired", "Signature not yet current": more than 5 minutes apart) and said its time in `Date`.
+ * The SDK's own clients correct the same way. Pure.
+ */
+export function clockSkewMs(r: Rejection, nowMs: number): number | undefined {
+  if (r.status !== 403 && r.status !== 400) return undefined;
+  if (!/Signature expired|Signature not yet current|RequestTimeTooSkewed/i.test(r.body)) return undefined;
+  const server = Date.parse(r.headers.date ?? '');
+  return Number.isFinite(server) ? server - nowMs : undefined;
+}
+
 /** "in 5h 59m", "2m ago": when keys expire, for doctor. Pure. */
 export function expiryText(keys: AwsKeys, now: number): string {
   if (keys.expiration === undefined) return 'long-term keys, no expiry';
@@ -70,12 +82,20 @@ export const sigv4: AuthMethod<'sigv4', SigV4Config> = {
       throw s.error(ROLE_ARN, `"${roleArn.slice(0, 100)}" is not an IAM role ARN (arn:aws:iam::123456789012:role/name)`);
     return { region, service, ...(roleArn !== undefined ? { roleArn } : {}) };
   },
-  create(o) {
+  create(o, env) {
     const keys: CredentialCache = createKeySource(o);
+    let offsetMs = 0; // AWS's clock minus ours, once AWS refused our time
     return {
       kind: 'sigv4',
-      headers: async (req) => signRequest(req, await keys.get(), o, new Date()),
+      headers: async (req) => signRequest(req, await keys.get(), o, new Date(Date.now() + offsetMs)),
       refresh: async (r) => {
+        const skew = clockSkewMs(r, Date.now());
+        if (skew !== undefined) {
+          if (Math.abs(skew - offsetMs) < 1000) return false; // already signing with AWS's time
+          offsetMs = skew;
+          env.warn(`this node's clock is ${Math.round(Math.abs(skew) / 1000)} s ${skew < 0 ? 'ahead of' : 'behind'} AWS's: signing with AWS's time (fix the node's NTP)`);
+          return true;
+        }
         const why = keysRefused(r);
         if (why === undefined) return false;
         await keys.forceRefresh(signedKeyId(r.sent.authorization), why);
@@ -86,6 +106,12 @@ export const sigv4: AuthMethod<'sigv4', SigV4Config> = {
         return `keys ${keyHint(k.accessKeyId)} from ${k.source}, ${expiryText(k, Date.now())}`;
       },
     };
+  },
+  refusesUrl(o, url) {
+    // An AMP workspace URL names its region: signed for another, every request would be refused.
+    const host = /^aps-workspaces\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname);
+    if (!host || host[1] === o.region) return undefined;
+    return `is an Amazon Managed Prometheus workspace in ${host[1]}, but --sigv4-region is ${o.region}: AWS would refuse every request`;
   },
   describe: (o) => `AWS SigV4 (${o.service}, ${o.region}${o.roleArn ? ', assumed role' : ''})`,
   detail: (o) => `AWS SigV4 for ${o.service} in ${o.region}${o.roleArn ? ` as ${o.roleArn}` : ''}`,

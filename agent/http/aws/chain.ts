@@ -6,7 +6,8 @@
  */
 import os from 'node:os';
 import { messageOf } from '../../core/isolate';
-import { CredentialCache, CredentialsError, type AwsKeys } from './credentials';
+import { log } from '../../core/log';
+import { CredentialCache, CredentialsError, LOAD_TIMEOUT_MS, type AwsKeys } from './credentials';
 import { awsSdk } from './lazy';
 
 export interface KeySourceOptions {
@@ -44,6 +45,21 @@ interface SdkKeys {
   $source?: Record<string, unknown>;
 }
 
+/**
+ * The SDK's STS client waits for ever by default: a hanging STS would hold every push. IMDS has
+ * its own 1 s timeout. A `logger` keeps the SDK's own warnings (IMDS static stability) out of
+ * stderr, where the agent's log is JSON lines: its outages are said by the agent.
+ */
+const SDK_LOGGER = {
+  debug: (): void => undefined,
+  info: (): void => undefined,
+  warn: (...a: unknown[]): void => log.debug('AWS SDK warning', { message: a.map(String).join(' ').slice(0, 300) }),
+  error: (...a: unknown[]): void => log.debug('AWS SDK error', { message: a.map(String).join(' ').slice(0, 300) }),
+};
+
+// Without throwOnRequestTimeout the SDK's handler only warns (on the console) and waits on.
+const STS_TIMEOUTS = { connectionTimeout: 2_000, requestTimeout: 3_000, throwOnRequestTimeout: true, logger: SDK_LOGGER };
+
 /** A role session name CloudTrail can tell the node by: [\w+=,.@-], 2 to 64 characters. */
 export function sessionName(host = os.hostname()): string {
   return `dbx-prom-agent-${host.replace(/[^\w+=,.@-]/g, '-')}`.slice(0, 64);
@@ -58,7 +74,7 @@ export function createKeySource(o: KeySourceOptions): CredentialCache {
   const base = new CredentialCache(async () => {
     const { fromNodeProviderChain } = awsSdk();
     // A fresh chain per load: the chain's own memo would answer a forced reload with the same keys.
-    const k = (await fromNodeProviderChain({ clientConfig: { region: o.region } })().catch((e: unknown) => {
+    const k = (await fromNodeProviderChain({ clientConfig: { region: o.region, requestHandler: STS_TIMEOUTS }, logger: SDK_LOGGER })().catch((e: unknown) => {
       throw new CredentialsError(
         `AWS credentials unavailable: ${messageOf(e)} (tried AWS_* env, web identity, shared config files, container and EC2 instance profile; on Databricks, attach an instance profile to the cluster)`,
       );
@@ -73,12 +89,13 @@ export function createKeySource(o: KeySourceOptions): CredentialCache {
     assume ??= fromTemporaryCredentials({
       params: { RoleArn: roleArn, RoleSessionName: sessionName(), DurationSeconds: 3600 },
       masterCredentials: () => base.get(),
-      clientConfig: { region: o.region },
+      // Two attempts of at most 3 s each fit the cache's 8 s: the SDK's own error is the one said.
+      clientConfig: { region: o.region, requestHandler: STS_TIMEOUTS, maxAttempts: 2, logger: SDK_LOGGER },
     }) as () => Promise<SdkKeys>;
     const from = (await base.get()).source;
     const k = await assume().catch((e: unknown) => {
       throw new CredentialsError(`AssumeRole of ${roleArn} with keys from ${from} failed: ${messageOf(e)}`);
     });
     return keysOf(k, `role ${roleArn} assumed with keys from ${from}`);
-  });
+  }, Date.now, LOAD_TIMEOUT_MS, `AssumeRole of ${roleArn}`);
 }

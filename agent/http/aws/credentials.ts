@@ -5,7 +5,7 @@
  * ones, and 500 nodes must not ask IMDS or STS on every push. The loader is the SDK's chain;
  * this class only decides when to call it.
  */
-import { messageOf } from '../../core/isolate';
+import { messageOf, within } from '../../core/isolate';
 import { replaceSecret } from '../../core/log';
 import type { SigningKeys } from './sign';
 
@@ -27,8 +27,20 @@ export const REFRESH_BEFORE_MS = 5 * 60_000;
  * IMDS is per instance (no fleet-wide stampede), STS hands out an hour at a time.
  */
 export const MIN_REFRESH_GAP_MS = 10_000;
-/** After a failed load the source is left alone this long: the error is answered meanwhile. */
+/**
+ * After a failed load the source is left alone this long, doubling with each failure in a row
+ * up to a minute: the error is answered meanwhile. A role that cannot be assumed must not have
+ * 500 nodes ask STS every few seconds.
+ */
 export const RETRY_AFTER_FAILURE_MS = 5_000;
+export const MAX_RETRY_AFTER_FAILURE_MS = 60_000;
+/** A load that has not settled by then failed: a hanging IMDS or STS must not hold every push. */
+export const LOAD_TIMEOUT_MS = 8_000;
+
+/** How long to leave the source alone after `failures` failed loads in a row. Pure. */
+export function retryAfterFailureMs(failures: number): number {
+  return Math.min(MAX_RETRY_AFTER_FAILURE_MS, RETRY_AFTER_FAILURE_MS * 2 ** Math.max(0, failures - 1));
+}
 
 export class CredentialsError extends Error {
   constructor(message: string) {
@@ -53,11 +65,14 @@ export function refreshAt(keys: AwsKeys, fetchedAt: number): number {
 export class CredentialCache {
   private held?: Held;
   private inFlight?: Promise<AwsKeys>;
-  private failure?: { at: number; error: Error };
+  private failure?: { at: number; error: Error; count: number };
 
   constructor(
     private readonly load: () => Promise<AwsKeys>,
     private readonly now: () => number = Date.now,
+    private readonly loadTimeoutMs = LOAD_TIMEOUT_MS,
+    /** What the load asks, for the timeout's message ("AssumeRole of arn:..."). */
+    private readonly what = 'the AWS credential chain',
   ) {}
 
   /**
@@ -69,7 +84,7 @@ export class CredentialCache {
     const now = this.now();
     if (h && now < h.refreshAt) return h.keys;
     const valid = h && now < h.expiresAt ? h.keys : undefined;
-    if (this.failure && now - this.failure.at < RETRY_AFTER_FAILURE_MS) {
+    if (this.failure && now - this.failure.at < retryAfterFailureMs(this.failure.count)) {
       if (valid) return valid;
       throw this.failure.error;
     }
@@ -92,10 +107,17 @@ export class CredentialCache {
       throw new CredentialsError(`AWS credentials unavailable: the keys from ${keys.source} were refused (${why}) and no newer ones are available`);
   }
 
+  private async timed(): Promise<AwsKeys> {
+    const r = await within(this.load(), this.loadTimeoutMs);
+    if (r.status === 'done') return r.value;
+    if (r.status === 'failed') throw r.error;
+    throw new CredentialsError(`AWS credentials unavailable: ${this.what} did not answer in ${this.loadTimeoutMs / 1000} s`);
+  }
+
   private start(): Promise<AwsKeys> {
     if (this.inFlight) return this.inFlight;
     const fetchedAt = this.now();
-    const p = this.load().then(
+    const p = this.timed().then(
       (keys) => {
         replaceSecret(this.held?.keys.secretAccessKey, keys.secretAccessKey);
         replaceSecret(this.held?.keys.sessionToken, keys.sessionToken);
@@ -106,7 +128,7 @@ export class CredentialCache {
       },
       (e: unknown) => {
         const error = e instanceof CredentialsError ? e : new CredentialsError(`AWS credentials unavailable: ${messageOf(e)}`);
-        this.failure = { at: this.now(), error };
+        this.failure = { at: this.now(), error, count: (this.failure?.count ?? 0) + 1 };
         throw error;
       },
     );

@@ -1,7 +1,7 @@
 /** The SigV4 sign-in method's own parts: its settings, which refusals new keys can fix, doctor's words. */
 import assert from 'node:assert/strict';
 import { buildConfig, ConfigError } from '../../../agent/config';
-import { expiryText, keysRefused } from '../../../agent/http/auth/sigv4';
+import { clockSkewMs, expiryText, keysRefused } from '../../../agent/http/auth/sigv4';
 import type { Rejection } from '../../../agent/http/auth/method';
 
 const RW = { remoteWriteUrl: 'https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write' };
@@ -18,12 +18,13 @@ const rejection = (status: number, body: string, headers: Record<string, string>
 describe('http/auth/sigv4', () => {
   it('turns on with the region, service aps by default, a role when given', () => {
     assert.deepEqual(buildConfig({ ...RW, sigv4Region: 'us-east-1' }, {}).auth.sigv4, { region: 'us-east-1', service: 'aps' });
-    assert.deepEqual(buildConfig(RW, { DBX_PROM_SIGV4_REGION: 'us-gov-west-1', DBX_PROM_SIGV4_ROLE_ARN: 'arn:aws-us-gov:iam::123456789012:role/team/prom-writer' }).auth.sigv4, {
+    const elsewhere = { remoteWriteUrl: 'https://receiver.example/api/v1/write' };
+    assert.deepEqual(buildConfig(elsewhere, { DBX_PROM_SIGV4_REGION: 'us-gov-west-1', DBX_PROM_SIGV4_ROLE_ARN: 'arn:aws-us-gov:iam::123456789012:role/team/prom-writer' }).auth.sigv4, {
       region: 'us-gov-west-1',
       service: 'aps',
       roleArn: 'arn:aws-us-gov:iam::123456789012:role/team/prom-writer',
     });
-    assert.equal(buildConfig({ ...RW, sigv4Region: 'cn-north-1', sigv4Service: 'execute-api' }, {}).auth.sigv4?.service, 'execute-api');
+    assert.equal(buildConfig({ ...elsewhere, sigv4Region: 'cn-north-1', sigv4Service: 'execute-api' }, {}).auth.sigv4?.service, 'execute-api');
     assert.equal(buildConfig(RW, {}).auth.sigv4, undefined);
   });
 
@@ -47,6 +48,13 @@ describe('http/auth/sigv4', () => {
     refuses({ sigv4Region: 'us-east-1', oauth2TokenUrl: 'https://idp.example/token' }, {}, /--oauth2-token-url .* and --sigv4-region/, /choose one/);
   });
 
+  it('refuses an Amazon Managed Prometheus URL of another region than --sigv4-region', () => {
+    refuses({ sigv4Region: 'eu-west-1' }, {}, /--remote-write-url/, /workspace in us-east-1, but --sigv4-region is eu-west-1/);
+    assert.ok(buildConfig({ ...RW, sigv4Region: 'us-east-1' }, {}).auth.sigv4);
+    // Another host (a VPC endpoint, a proxy) says no region: the setting is trusted.
+    assert.ok(buildConfig({ remoteWriteUrl: 'https://vpce-1.aps-workspaces.eu-west-1.vpce.amazonaws.com/workspaces/ws-1/api/v1/remote_write', sigv4Region: 'us-east-1' }, {}).auth.sigv4);
+  });
+
   it('counts as a credential for the plain-http rule: http only to loopback', () => {
     refuses({ remoteWriteUrl: 'http://prom.internal:9090/api/v1/write', sigv4Region: 'us-east-1' }, {}, /remote-write-url/, /plain http/i);
     assert.ok(buildConfig({ remoteWriteUrl: 'http://127.0.0.1:9090/api/v1/write', sigv4Region: 'us-east-1' }, {}).auth.sigv4);
@@ -60,6 +68,16 @@ describe('http/auth/sigv4', () => {
     assert.equal(keysRefused(rejection(403, '{"message":"The request signature we calculated does not match"}', { 'x-amzn-errortype': 'InvalidSignatureException' })), undefined);
     assert.equal(keysRefused(rejection(403, '{"Message":"User: arn:aws:sts::1:assumed-role/x is not authorized to perform: aps:RemoteWrite"}', { 'x-amzn-errortype': 'AccessDeniedException' })), undefined);
     assert.equal(keysRefused(rejection(500, 'ExpiredToken')), undefined);
+  });
+
+  it("reads AWS's clock from a refusal of our time, and only from one", () => {
+    const now = Date.parse('2026-12-01T10:10:00Z');
+    const date = { date: 'Tue, 01 Dec 2026 10:00:00 GMT' };
+    assert.equal(clockSkewMs(rejection(403, '{"message":"Signature not yet current: 20261201T101000Z is still later than 20261201T100500Z"}', date), now), -600_000);
+    assert.equal(clockSkewMs(rejection(403, '{"message":"Signature expired: 20261201T095000Z is now earlier than 20261201T095500Z"}', date), Date.parse('2026-12-01T09:50:00Z')), 600_000);
+    assert.equal(clockSkewMs(rejection(403, 'Signature expired', {}), now), undefined, 'no Date header');
+    assert.equal(clockSkewMs(rejection(403, '{"message":"The request signature we calculated does not match"}', date), now), undefined);
+    assert.equal(clockSkewMs(rejection(500, 'Signature expired', date), now), undefined);
   });
 
   it('says when keys expire, or that they do not', () => {

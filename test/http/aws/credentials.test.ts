@@ -1,7 +1,8 @@
 /** When AWS keys are loaded: before expiry, once at a time, again after a refusal; fake clock. */
 import assert from 'node:assert/strict';
 import {
-  CredentialCache, CredentialsError, MIN_REFRESH_GAP_MS, REFRESH_BEFORE_MS, RETRY_AFTER_FAILURE_MS, refreshAt, type AwsKeys,
+  CredentialCache, CredentialsError, MAX_RETRY_AFTER_FAILURE_MS, MIN_REFRESH_GAP_MS, REFRESH_BEFORE_MS, RETRY_AFTER_FAILURE_MS,
+  refreshAt, retryAfterFailureMs, type AwsKeys,
 } from '../../../agent/http/aws/credentials';
 import { redact } from '../../../agent/core/log';
 
@@ -80,7 +81,7 @@ describe('http/aws/credentials', () => {
     assert.equal((await cache.get()).accessKeyId, 'K2');
   });
 
-  it('answers a failed load with the held keys while they last, then with the error, and leaves the source alone 5 s', async () => {
+  it('answers a failed load with the held keys while they last, then with the error, and leaves the source alone meanwhile', async () => {
     const clock = { now: 0 };
     const src = rotating(clock, 10 * 60_000);
     const cache = new CredentialCache(src.load, () => clock.now);
@@ -92,12 +93,42 @@ describe('http/aws/credentials', () => {
     clock.now = 11 * 60_000; // K1 expired
     await assert.rejects(cache.get(), (e: unknown) => e instanceof CredentialsError && /AWS credentials unavailable: connect ECONNREFUSED/.test(e.message));
     const calls = src.calls.length;
-    clock.now += RETRY_AFTER_FAILURE_MS - 1;
+    // The second failure in a row: the source is left alone 10 s.
+    clock.now += retryAfterFailureMs(2) - 1;
     await assert.rejects(cache.get(), CredentialsError);
-    assert.equal(src.calls.length, calls, 'no load within 5 s of a failure');
+    assert.equal(src.calls.length, calls, 'no load within 10 s of a second failure');
     src.failWith(undefined);
     clock.now += 1;
     assert.equal((await cache.get()).accessKeyId, 'K2');
+  });
+
+  it('leaves a failing source alone longer with each failure in a row, up to a minute', async () => {
+    assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map(retryAfterFailureMs), [5_000, 10_000, 20_000, 40_000, 60_000, 60_000, 60_000]);
+    const clock = { now: 0 };
+    const src = rotating(clock);
+    src.failWith(new Error('AccessDenied'));
+    const cache = new CredentialCache(src.load, () => clock.now);
+    for (const gap of [0, RETRY_AFTER_FAILURE_MS, 2 * RETRY_AFTER_FAILURE_MS]) {
+      clock.now += gap;
+      await assert.rejects(cache.get(), /AccessDenied/);
+    }
+    assert.equal(src.calls.length, 3);
+    clock.now += 4 * RETRY_AFTER_FAILURE_MS - 1; // the fourth wait is 20 s
+    await assert.rejects(cache.get(), /AccessDenied/);
+    assert.equal(src.calls.length, 3);
+    clock.now += 1;
+    src.failWith(undefined);
+    assert.equal((await cache.get()).accessKeyId, 'K1');
+    assert.ok(MAX_RETRY_AFTER_FAILURE_MS <= 60_000);
+  });
+
+  it('gives up on a load that never settles (a hanging STS), so pushes are not held for ever', async () => {
+    const clock = { now: 0 };
+    const cache = new CredentialCache(() => new Promise<AwsKeys>(() => undefined), () => clock.now, 5);
+    await assert.rejects(cache.get(), (e: unknown) => e instanceof CredentialsError && /the AWS credential chain did not answer in 0.005 s/.test(e.message));
+    // The next load is not stuck behind the hung one either.
+    clock.now += RETRY_AFTER_FAILURE_MS;
+    await assert.rejects(cache.get(), /did not answer/);
   });
 
   it('after a refusal loads new keys once, even for many refused requests at once', async () => {
