@@ -84,14 +84,25 @@ function isLoopbackHttp(url: string): boolean {
 
 type SignedConfig = InternalAxiosRequestConfig & { dbxAuthRetried?: boolean; dbxAuthSent?: Record<string, string> };
 
-/** The request as it will go out, for the sign-in method: URL with query, headers, body bytes. */
+/**
+ * The request as it will go out, for the sign-in method: URL with query, headers, body bytes.
+ * Each is made when the method first asks: a bearer token asks for none, on every push.
+ */
 function outgoing(client: AxiosInstance, req: InternalAxiosRequestConfig): OutgoingRequest {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers.toJSON())) if (v !== undefined && v !== null) headers[k.toLowerCase()] = String(v);
+  let url: URL | undefined;
+  let headers: Record<string, string> | undefined;
   return {
     method: (req.method ?? 'get').toUpperCase(),
-    url: new URL(client.getUri(req)),
-    headers,
+    get url() {
+      return (url ??= new URL(client.getUri(req)));
+    },
+    get headers() {
+      if (headers === undefined) {
+        headers = {};
+        for (const [k, v] of Object.entries(req.headers.toJSON())) if (v !== undefined && v !== null) headers[k.toLowerCase()] = String(v);
+      }
+      return headers;
+    },
     body: () => bodyBytes(req.data),
   };
 }
