@@ -1,14 +1,29 @@
 /**
- * The scheduler: node-cron ticks once a second; each tick asks whether a cycle is due. This
- * keeps what cron cannot express (any interval, a per-node phase, an interval that changes
- * with activity) in plain code that tests drive with their own clock.
+ * The scheduler: one timer, armed for the next cycle's time when the previous cycle ends, so
+ * the agent does nothing between cycles. (A cron clock ticking every second to ask "is a cycle
+ * due?" cost more at the default 15 s interval than the cycle itself: 14 idle wake-ups of
+ * ~1.7 ms each. A cron expression cannot say "every 45 s from this node's phase" either.)
+ * `tick()` holds the decisions, in plain code that tests drive with their own clock:
  *  - jitter: each node starts at a random phase, so 500 workers do not push in one second;
  *  - no overlap: a tick while a cycle runs does nothing, and missed slots are skipped;
  *  - adaptive: `--interval` while busy, `--idle-interval` after `--idle-after` idle cycles.
  */
-import cron from 'node-cron';
 
+/** A tick this early (a timer fired a few ms before its wall-clock time) still runs its slot. */
 const TICK_SLACK_MS = 500;
+/** The longest a timer is armed for (setTimeout's limit is 2^31-1 ms). */
+const MAX_SLEEP_MS = 2 ** 31 - 1;
+
+/** The timer functions the scheduler arms (tests hand in fake ones). */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const REAL_TIMERS: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
 
 export class IntervalPolicy {
   private idleCycles = 0;
@@ -35,6 +50,7 @@ export interface SchedulerOptions {
   /** Delay before the first cycle, in ms (the node's phase). */
   phaseMs: number;
   clock?: () => number;
+  timers?: Timers;
   onInterval?: (ms: number) => void;
 }
 
@@ -46,11 +62,13 @@ export class Scheduler {
   private running?: Promise<void>;
   /** Aborts the cycle in flight when the scheduler stops. */
   private current?: AbortController;
-  private task?: { stop(): unknown; destroy?(): unknown };
+  private readonly timers: Timers;
+  private timer?: unknown;
   private stopped = false;
 
   constructor(private readonly o: SchedulerOptions) {
     this.clock = o.clock ?? Date.now;
+    this.timers = o.timers ?? REAL_TIMERS;
     this.nextDue = this.clock() + o.phaseMs;
     this.aheadMs = o.phaseMs;
     o.onInterval?.(o.policy.currentMs);
@@ -65,20 +83,20 @@ export class Scheduler {
     return this.running !== undefined;
   }
 
-  /** Called by the cron clock; returns the cycle's promise when it started one. */
+  /** Runs a cycle if one is due; returns the cycle's promise when it started one. */
   tick(): Promise<void> | undefined {
     if (this.stopped || this.running) return undefined;
     const now = this.clock();
     // The wall clock stepped back (NTP fixing a fresh VM's clock at boot, when the init script
     // starts the agent): without this, the node would stay silent for as long as the step.
     if (this.nextDue - now > this.aheadMs) this.nextDue = now;
-    // The cron clock ticks about once a second, a few ms early or late: a slot due within half
-    // a tick runs now, or a 15s interval would now and then stretch to 16s (and 1s to 2s).
+    // Timers run on the monotonic clock and slots on the wall clock, which NTP slews: a slot due
+    // within half a second runs now, or a 15s interval would now and then stretch to 16s.
     if (now + TICK_SLACK_MS < this.nextDue) return undefined;
     // Keep the node's phase while ticks come on time; after a pause or a forward clock step,
     // start the rhythm again from now.
     const slot = now - this.nextDue <= 1000 ? this.nextDue : now;
-    // A cycle that throws synchronously is a failed cycle, not a crash of the cron callback.
+    // A cycle that throws synchronously is a failed cycle, not a crash of the timer callback.
     let cycle: Promise<boolean>;
     const current = new AbortController();
     this.current = current;
@@ -108,16 +126,21 @@ export class Scheduler {
     return this.running;
   }
 
+  /** Arms the timer for the first cycle; after each cycle, for the next. */
   start(): void {
-    // node-cron prints a coloured console line per missed second (a GC pause, CPU quota, a
-    // clock step); the scheduler already handles those, and our logs are JSON lines.
-    this.task = cron.schedule(
-      '* * * * * *',
-      () => {
-        this.tick();
-      },
-      { suppressMissedWarning: true },
-    );
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    const wait = Math.min(MAX_SLEEP_MS, Math.max(0, this.nextDue - this.clock()));
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = undefined;
+      // Not due (the wall clock stepped while the timer slept): tick() has moved the slot.
+      const cycle = this.tick();
+      if (cycle) void cycle.then(() => this.arm());
+      else this.arm();
+    }, wait);
   }
 
   /**
@@ -126,8 +149,8 @@ export class Scheduler {
    */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.task?.stop();
-    this.task?.destroy?.();
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
     this.current?.abort();
     await this.running;
   }

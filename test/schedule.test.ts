@@ -237,4 +237,79 @@ describe('schedule', () => {
     assert.equal(s.busy, false);
     assert.equal(s.tick(), undefined, 'no cycle after stop');
   });
+
+  /** Fake timers on the fake clock: `advance()` jumps to the earliest timer and fires it. */
+  function fakeTimers(clock: { t: number }) {
+    const pending = new Map<number, { at: number; fn: () => void }>();
+    let id = 0;
+    const armed: number[] = [];
+    return {
+      armed,
+      pending,
+      timers: {
+        setTimeout: (fn: () => void, ms: number) => {
+          armed.push(ms);
+          pending.set(++id, { at: clock.t + ms, fn });
+          return id;
+        },
+        clearTimeout: (h: unknown) => void pending.delete(h as number),
+      },
+      /** Fires the next timer; resolves once what it started has settled. */
+      async advance(): Promise<boolean> {
+        const next = [...pending.entries()].sort((a, b) => a[1].at - b[1].at)[0];
+        if (!next) return false;
+        pending.delete(next[0]);
+        clock.t = Math.max(clock.t, next[1].at);
+        next[1].fn();
+        for (let i = 0; i < 10; i++) await Promise.resolve();
+        return true;
+      },
+    };
+  }
+
+  it('start(): one timer per cycle, armed for its slot; nothing wakes between cycles', async () => {
+    const clock = { t: 0 };
+    const fake = fakeTimers(clock);
+    const starts: number[] = [];
+    const s = new Scheduler({
+      policy: new IntervalPolicy(15000, 60000, 3),
+      phaseMs: 7000,
+      clock: () => clock.t,
+      timers: fake.timers,
+      cycle: async (now) => {
+        starts.push(now.getTime());
+        clock.t += 200; // the cycle's own time
+        return false;
+      },
+    });
+    s.start();
+    let wakeUps = 0;
+    while (clock.t < 300000 && (await fake.advance())) wakeUps++;
+    // Idle from the start: 15 s until 3 idle cycles, then 60 s; the phase is kept.
+    assert.deepEqual(starts.slice(0, 6), [7000, 22000, 37000, 97000, 157000, 217000]);
+    // Every wake-up ran a cycle: no polling in between.
+    assert.equal(wakeUps, starts.length);
+    assert.deepEqual(fake.armed.slice(0, 5), [7000, 14800, 14800, 59800, 59800]);
+    assert.equal(fake.pending.size, 1, 'one timer armed at a time');
+    await s.stop();
+    assert.equal(fake.pending.size, 0, 'stop() disarms it');
+  });
+
+  it('start(): a wall clock stepped while the timer slept re-arms for the slot, or runs at once', async () => {
+    const clock = { t: 0 };
+    const fake = fakeTimers(clock);
+    const starts: number[] = [];
+    const s = new Scheduler({ policy: new IntervalPolicy(15000, 15000, 1), phaseMs: 0, clock: () => clock.t, timers: fake.timers, cycle: async (now) => (starts.push(now.getTime()), true) });
+    s.start();
+    await fake.advance(); // the cycle at 0; the timer is armed for 15 s
+    // The timer fires on the monotonic clock; the wall clock was stepped 5 s back meanwhile.
+    const [id, entry] = [...fake.pending.entries()][0]!;
+    fake.pending.set(id, { ...entry, at: entry.at - 5000 });
+    await fake.advance();
+    assert.deepEqual(starts, [0], 'not due yet by the wall clock: no cycle');
+    assert.deepEqual(fake.armed.slice(-1), [5000], 're-armed for what is left of the slot');
+    await fake.advance();
+    assert.deepEqual(starts, [0, 15000]);
+    await s.stop();
+  });
 });
