@@ -4,6 +4,7 @@
  */
 import type { DatabricksContext } from './databricks/context';
 import type { Labels, Sample } from './core/sample';
+import type { Batch } from './core/sink';
 
 /** Labels the agent owns; `--labels` cannot override them. */
 export const RESERVED_LABELS = new Set([
@@ -74,4 +75,9 @@ export function nodeLabels(ctx: DatabricksContext, extra: Labels = {}): Labels {
  */
 export function applyLabels(samples: readonly Sample[], base: Labels): Sample[] {
   return samples.map((s) => ({ ...s, labels: { ...base, ...s.labels } }));
+}
+
+/** A batch's samples with the node's labels on each, for a sink that needs them merged. */
+export function labelledSamples(batch: Batch): readonly Sample[] {
+  return batch.labels ? applyLabels(batch.samples, batch.labels) : batch.samples;
 }

@@ -4,7 +4,6 @@
  * node_exporter habit: a failing source is a metric, not an outage.
  */
 import { counter, gauge, type Labels, type Sample } from './core/sample';
-import { applyLabels } from './labels';
 import type { Logger } from './core/log';
 import { isolate, messageOf } from './core/isolate';
 import { OutageLog } from './core/outage';
@@ -99,7 +98,9 @@ export async function collectAll(
 }
 
 export interface CycleResult {
+  /** The sources' samples, without the node's labels (`labels`). */
   samples: Sample[];
+  labels: Labels;
   results: SourceResult[];
   /** Sink name → whether its send succeeded (empty when the cycle was stopped before sending). */
   sinks: Map<string, boolean>;
@@ -113,6 +114,7 @@ export interface CycleOptions {
 export interface PipelineOptions {
   sources: Source[];
   sinks: Sink[];
+  /** The node's labels: handed to the sinks with each batch, never copied onto its samples. */
   baseLabels: Labels;
   stats: AgentStats;
   logger: Logger;
@@ -146,13 +148,13 @@ export class Pipeline {
     const started = performance.now();
     const deadline = Math.min(this.o.sourceTimeoutMs, opts.collectMs ?? Infinity);
     const { samples, results } = await collectAll(this.o.sources, now, deadline, this.sourceOutages, stop);
-    const labelled = applyLabels(samples, this.o.baseLabels);
+    const labels = this.o.baseLabels;
     const sinks = new Map<string, boolean>();
-    if (stop?.aborted) return { samples: labelled, results, sinks };
+    if (stop?.aborted) return { samples, labels, results, sinks };
     await Promise.all(
       this.o.sinks.map(async (sink) => {
         try {
-          await sink.send({ samples: labelled, timestampMs: now.getTime() });
+          await sink.send({ samples, labels, timestampMs: now.getTime() });
           this.o.stats.inc(pushTotal, { sink: sink.name, result: 'success' });
           this.o.stats.set(lastPush, { sink: sink.name }, Date.now() / 1000);
           sinks.set(sink.name, true);
@@ -165,7 +167,7 @@ export class Pipeline {
     );
     this.lastPushAt = Date.now();
     this.o.stats.set(cycleDuration, {}, (performance.now() - started) / 1000);
-    return { samples: labelled, results, sinks };
+    return { samples, labels, results, sinks };
   }
 
   async close(opts: CloseOptions): Promise<void> {

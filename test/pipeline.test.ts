@@ -58,7 +58,9 @@ describe('pipeline', () => {
     });
     const r = await p.cycle();
     assert.equal(find(r.samples, 'test_value')?.value, 42);
-    assert.equal(find(r.samples, 'test_value')?.labels.node, 'n1');
+    // The node's labels go with the batch, not onto each sample.
+    assert.equal(find(r.samples, 'test_value')?.labels.node, undefined);
+    assert.deepEqual(sink.batches[0]!.labels, { node: 'n1', role: 'worker' });
     for (const [name, up] of [['good', 1], ['rejects', 0], ['throws', 0], ['hangs', 0]] as const)
       assert.equal(find(r.samples, 'dbx_agent_source_up', { source: name })?.value, up, name);
     assert.ok(find(r.samples, 'dbx_agent_source_duration_seconds', { source: 'hangs' })!.value >= 0.09);

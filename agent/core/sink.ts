@@ -1,8 +1,15 @@
-import type { Sample } from './sample';
+import type { Labels, Sample } from './sample';
 
-/** One labelled batch: every sample of one cycle, taken at one time. */
+/** One batch: every sample of one cycle, taken at one time. */
 export interface Batch {
+  /** The sources' samples, without the node's labels. */
   readonly samples: readonly Sample[];
+  /**
+   * The node's labels (DESIGN "Labels"), which every sample carries unless it sets the name
+   * itself (its own value wins). The same object every cycle, so a sink can render it once
+   * instead of copying it onto every sample.
+   */
+  readonly labels?: Labels;
   readonly timestampMs: number;
 }
 

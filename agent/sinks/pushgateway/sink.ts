@@ -11,6 +11,7 @@ import { OutageLog } from '../../core/outage';
 import { toPrometheusText } from './exposition';
 import { describeHttpError } from '../../http/client';
 import { groupingPath } from './grouping-key';
+import { labelledSamples } from '../../labels';
 import type { Batch, Sink } from '../../core/sink';
 
 export interface PushgatewaySinkOptions {
@@ -37,7 +38,7 @@ export function createPushgatewaySink(o: PushgatewaySinkOptions): Sink {
   let closing = false;
   const push = async (batch: Batch, abort: AbortController): Promise<void> => {
     try {
-      const body = await toPrometheusText(batch.samples);
+      const body = await toPrometheusText(labelledSamples(batch));
       await o.http.put(url, body, { headers: { 'Content-Type': TEXT_CONTENT_TYPE }, signal: abort.signal });
       outage.success();
     } catch (e) {
