@@ -10,7 +10,7 @@
  * `instance`, if any, is kept as `exported_job` / `exported_instance`, as Prometheus does on a
  * scrape conflict (honor_labels: false).
  */
-import type { Sample } from '../../core/sample';
+import type { Labels, Sample } from '../../core/sample';
 import type { Label, LabelCache, WireSeries } from './protobuf';
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -20,6 +20,8 @@ export interface TargetLabels {
   job: string;
   /** The `instance` label; undefined to leave it out. */
   instance?: string;
+  /** The node's labels (a batch's `labels`): every sample has them unless it sets the name itself. */
+  node?: Labels;
 }
 
 export type BuildResult = { labels: Label[] } | { invalid: string };
@@ -58,7 +60,9 @@ type Plan = { steps: readonly Step[] } | { invalid: string };
 function makePlan(labelNames: readonly string[], target: TargetLabels): Plan {
   const step = (out: string, src: string | number, invalid?: string): Step => ({ out, hash: fnv(out), src, invalid });
   const steps: Step[] = [step('__name__', FROM_NAME)];
-  for (const name of labelNames) {
+  const names = [...labelNames];
+  for (const name in target.node) if (!labelNames.includes(name)) names.push(name);
+  for (const name of names) {
     // `__` names are reserved for Prometheus internals; a sample must not set `__name__` twice.
     if (!LABEL_NAME.test(name) || name.startsWith('__')) steps.push(step(name, name, `label name "${name}"`));
     else if (name === 'job' || name === 'instance') steps.push(step(`exported_${name}`, name));
@@ -74,7 +78,8 @@ function makePlan(labelNames: readonly string[], target: TargetLabels): Plan {
 }
 
 function valueOf(step: Step, s: Sample, target: TargetLabels): string {
-  return step.src === FROM_NAME ? s.name : step.src === FROM_JOB ? target.job : step.src === FROM_INSTANCE ? target.instance! : (s.labels[step.src as string] ?? '');
+  if (typeof step.src === 'string') return s.labels[step.src] ?? target.node?.[step.src] ?? '';
+  return step.src === FROM_NAME ? s.name : step.src === FROM_JOB ? target.job : target.instance!;
 }
 
 /**
@@ -170,12 +175,18 @@ interface Known extends LabelCache {
 export class SeriesTracker {
   /** Hash → the series with that hash (almost always one). */
   private readonly known = new Map<number, Known[]>();
-  private readonly plans = new PlanCache();
+  private plans = new PlanCache();
   private cycleNo = 0;
 
-  constructor(private readonly target: TargetLabels) {}
+  constructor(private target: TargetLabels) {}
 
-  cycle(samples: readonly Sample[], timestampMs: number): CycleSeries {
+  /** `node`: the node's labels, merged here as `{ ...node, ...sample.labels }` would, without the copy. */
+  cycle(samples: readonly Sample[], timestampMs: number, node?: Labels): CycleSeries {
+    if (node !== this.target.node) {
+      // Plans hold the node's label names: new labels (never, in a run) mean new plans.
+      this.target = { ...this.target, node };
+      this.plans = new PlanCache();
+    }
     const no = ++this.cycleNo;
     const series: WireSeries[] = [];
     let invalid = 0;

@@ -16,7 +16,6 @@ import type { ComponentEnv } from '../../core/component';
 import type { Logger } from '../../core/log';
 import type { AgentStats } from '../../core/stats';
 import type { Batch, Sink } from '../../core/sink';
-import { labelledSamples } from '../../labels';
 import { DropAccounting } from './drops';
 import { Enqueuer, setQueueGauges } from './enqueue';
 import { requestDuration, samplesTotal, type DropReasonLabel } from './metrics';
@@ -148,7 +147,7 @@ export function openRemoteWriteSink(o: RemoteWriteOptions): Sink {
     name: 'remote_write',
     async send(batch: Batch): Promise<void> {
       if (closed) throw new RemoteWriteError('remote write is closed');
-      const cycle = tracker.cycle(labelledSamples(batch), batch.timestampMs);
+      const cycle = tracker.cycle(batch.samples, batch.timestampMs, batch.labels);
       lastTimestampMs = Math.max(lastTimestampMs, batch.timestampMs);
       drops.drop('invalid', cycle.invalid, { first: cycle.firstInvalid });
       const records = enqueuer.enqueue(cycle.series, batch.timestampMs);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SeriesTracker, chunk, type BuildResult, type TargetLabels } from '../../../agent/sinks/remote-write/series';
 import { gauge, histogram, HistogramSet, type Sample } from '../../../agent/core/sample';
+import { applyLabels } from '../../../agent/labels';
 
 /** One sample through the tracker, as the sink sends it: its label set, or why it is refused. */
 function seriesLabels(s: Sample, target: TargetLabels): BuildResult {
@@ -63,6 +64,23 @@ describe('remote-write/series', () => {
         assert.equal(new Set(names).size, names.length);
         assert.ok(r.labels.every(([n, v]) => n !== '' && v !== ''));
         assert.ok(names.includes('__name__') && names.includes('job'));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the node labels of a batch: the same series as if merged onto every sample, its own value winning (property)', () => {
+    const labelSet = fc.dictionary(fc.constantFrom('a', 'node', 'role', 'job', 'bad-name'), fc.constantFrom('', 'x', 'y'), { maxKeys: 3 });
+    const node = fc.dictionary(fc.constantFrom('node', 'role', 'cluster_id', 'a'), fc.constantFrom('', 'n1', 'driver'), { maxKeys: 3 });
+    const view = (c: ReturnType<SeriesTracker['cycle']>) => ({ ...c, series: c.series.map((x) => ({ labels: x.labels, samples: x.samples })) });
+    fc.assert(
+      fc.property(node, fc.array(labelSet, { maxLength: 12 }), fc.array(labelSet, { maxLength: 12 }), (base, first, second) => {
+        const merged = new SeriesTracker({ job: 'j', instance: 'i' });
+        const separate = new SeriesTracker({ job: 'j', instance: 'i' });
+        for (const [t, cycle] of [first, second].entries()) {
+          const samples = cycle.map((l, i) => up(l, i));
+          assert.deepEqual(view(separate.cycle(samples, t, base)), view(merged.cycle(applyLabels(samples, base), t)));
+        }
       }),
       { numRuns: 300 },
     );
