@@ -4,7 +4,6 @@
  */
 import type { DatabricksContext } from './databricks/context';
 import type { Labels, Sample } from './core/sample';
-import type { Batch } from './core/sink';
 
 /** Labels the agent owns; `--labels` cannot override them. */
 export const RESERVED_LABELS = new Set([
@@ -71,13 +70,9 @@ export function nodeLabels(ctx: DatabricksContext, extra: Labels = {}): Labels {
 
 /**
  * Adds the node labels to every sample. A label the source set itself wins (e.g. a Spark
- * series carrying the job_id of the running job on an all-purpose cluster).
+ * series carrying the job_id of the running job on an all-purpose cluster). The definition of
+ * how a batch's `labels` apply: the sinks do the same without the copy, and tests hold them to it.
  */
 export function applyLabels(samples: readonly Sample[], base: Labels): Sample[] {
   return samples.map((s) => ({ ...s, labels: { ...base, ...s.labels } }));
-}
-
-/** A batch's samples with the node's labels on each, for a sink that needs them merged. */
-export function labelledSamples(batch: Batch): readonly Sample[] {
-  return batch.labels ? applyLabels(batch.samples, batch.labels) : batch.samples;
 }

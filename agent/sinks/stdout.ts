@@ -1,13 +1,13 @@
 /** `--dry-run`: the batch as Prometheus text on stdout; nothing leaves the machine. */
-import { toPrometheusText } from './pushgateway/exposition';
+import { ExpositionWriter } from './pushgateway/text';
 import type { Batch, Sink } from '../core/sink';
-import { labelledSamples } from '../labels';
 
 export function createStdoutSink(write: (text: string) => void = (t) => process.stdout.write(t)): Sink {
+  const writer = new ExpositionWriter();
   return {
     name: 'stdout',
     async send(batch: Batch): Promise<void> {
-      write(await toPrometheusText(labelledSamples(batch)));
+      write(writer.encode(batch.samples, batch.labels));
     },
     async close(): Promise<void> {},
   };

@@ -10,7 +10,7 @@ import { redactUrl } from '../../core/options';
 import { gauge } from '../../core/sample';
 import { describeHttpError } from '../../http/client';
 import { pushHint } from '../../http/push-hint';
-import { toPrometheusText } from './exposition';
+import { encodeText } from './text';
 import { groupingPath } from './grouping-key';
 import { TEXT_CONTENT_TYPE } from './sink';
 
@@ -25,7 +25,7 @@ export async function checkPushgatewayPush(
   const name = 'push pushgateway';
   const id = randomBytes(4).toString('hex');
   const url = base + groupingPath(job, [...key, ['doctor', id]]);
-  const body = await toPrometheusText([doctorCheck({}, 1)]);
+  const body = encodeText([doctorCheck({}, 1)]);
   try {
     await http.put(url, body, { headers: { 'Content-Type': TEXT_CONTENT_TYPE } });
   } catch (e) {

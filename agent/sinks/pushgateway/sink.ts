@@ -8,10 +8,9 @@ import type { AxiosInstance } from 'axios';
 import type { Logger } from '../../core/log';
 import { within } from '../../core/isolate';
 import { OutageLog } from '../../core/outage';
-import { toPrometheusText } from './exposition';
+import { ExpositionWriter } from './text';
 import { describeHttpError } from '../../http/client';
 import { groupingPath } from './grouping-key';
-import { labelledSamples } from '../../labels';
 import type { Batch, Sink } from '../../core/sink';
 
 export interface PushgatewaySinkOptions {
@@ -33,12 +32,14 @@ const MIN_DELETE_MS = 300;
 export function createPushgatewaySink(o: PushgatewaySinkOptions): Sink {
   const url = o.url + groupingPath(o.job, [['cluster_id', o.clusterId], ['node', o.node]]);
   const outage = new OutageLog(o.logger, 'push to Pushgateway');
+  // Its HELP/TYPE lines and label checks are kept from one push to the next.
+  const writer = new ExpositionWriter();
   /** PUTs on their way (more than one when a cycle's PUT hangs past the next cycle). */
   const inFlight = new Set<{ done: Promise<void>; abort: AbortController }>();
   let closing = false;
   const push = async (batch: Batch, abort: AbortController): Promise<void> => {
     try {
-      const body = await toPrometheusText(labelledSamples(batch));
+      const body = writer.encode(batch.samples, batch.labels);
       await o.http.put(url, body, { headers: { 'Content-Type': TEXT_CONTENT_TYPE }, signal: abort.signal });
       outage.success();
     } catch (e) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { FORWARDED_HELP, parsePrometheusText, relabelSparkSamples } from '../../../agent/sources/spark/prometheus';
-import { toPrometheusText } from '../../../agent/sinks/pushgateway/exposition';
+import { encodeText } from '../../../agent/sinks/pushgateway/text';
 import { DATABRICKS_APP_ID, databricksFixture } from '../../helpers/fake-spark';
 
 describe('spark/prometheus', () => {
@@ -68,7 +68,7 @@ describe('spark/prometheus', () => {
 
   it('serialises to valid text with stable HELP/TYPE', async () => {
     const out = relabelSparkSamples(parsePrometheusText(databricksFixture('driver-prometheus.txt')).samples, DATABRICKS_APP_ID);
-    const text = await toPrometheusText(out);
+    const text = encodeText(out);
     assert.match(text, /# TYPE metrics_driver_LiveListenerBus_numEventsPosted_Count gauge/);
     assert.match(text, /metrics_driver_LiveListenerBus_numEventsPosted_Count\{type="counters",spark_app_id="app-20261124135501-0000"\} 18231/);
   });

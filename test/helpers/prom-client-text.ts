@@ -1,10 +1,12 @@
 /**
- * Samples to Prometheus text exposition, serialised by prom-client. Values are set on a fresh
- * Registry after collection (no I/O in prom-client collect hooks: one throwing hook would fail
- * the whole exposition), so a series that disappeared is simply absent from the next PUT.
+ * The reference for the agent's text exposition (agent/sinks/pushgateway/text.ts): the same
+ * samples serialised by prom-client, as the Pushgateway sink did until the per-push Registry
+ * was measured as its main cost. Values are set on a fresh Registry (no I/O in collect hooks),
+ * so a series that disappeared is simply absent. test/sinks/pushgateway/text.test.ts holds the
+ * writer to this output byte for byte.
  */
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
-import { histogramFamilyOf, type Sample } from '../../core/sample';
+import { histogramFamilyOf, type Sample } from '../../agent/core/sample';
 
 /**
  * Groups samples by name (a histogram's `_bucket`, `_sum` and `_count` by its family name); the
