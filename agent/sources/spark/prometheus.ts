@@ -25,6 +25,8 @@ export interface ParsedPromText {
 }
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
+/** Sticky: matched at `lastIndex`, so a label name is read without slicing the line. */
+const LABEL_NAME = /[a-zA-Z_][a-zA-Z0-9_]*/y;
 
 function parseValue(text: string): number | undefined {
   switch (text) {
@@ -47,7 +49,8 @@ function parseLabels(line: string, i: number): { labels: Labels; end: number } |
   for (;;) {
     while (line[i] === ' ' || line[i] === ',') i++;
     if (line[i] === '}') return { labels, end: i + 1 };
-    const m = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(line.slice(i));
+    LABEL_NAME.lastIndex = i;
+    const m = LABEL_NAME.exec(line);
     if (!m) return undefined;
     const name = m[0];
     i += name.length;
@@ -57,6 +60,15 @@ function parseLabels(line: string, i: number): { labels: Labels; end: number } |
     while (line[i] === ' ') i++;
     if (line[i] !== '"') return undefined;
     i++;
+    // A 500-executor driver sends ~100k lines a cycle: a value without escapes (all of Spark's)
+    // is one slice, not a string grown a character at a time.
+    const close = line.indexOf('"', i);
+    const slash = line.indexOf('\\', i);
+    if (close >= 0 && (slash < 0 || slash > close)) {
+      labels[name] = line.slice(i, close);
+      i = close + 1;
+      continue;
+    }
     let value = '';
     for (;;) {
       const c = line[i];
@@ -136,19 +148,34 @@ export function relabelSparkSamples(samples: readonly PromTextSample[], appId: s
   const idInName = sanitizeMetricName(appId);
   const out: Sample[] = [];
   const seen = new Set<string>();
+  // A few hundred names and a dozen label names among ~100k samples: each is mapped once.
+  const names = new Map<string, string | undefined>();
+  const labelNames = new Map<string, string | undefined>();
   for (const s of samples) {
-    let name = sanitizeMetricName(s.name);
-    if (idInName.length > 0) name = name.split(`_${idInName}_`).join('_');
-    if (OWN_PREFIXES.some((p) => name.startsWith(p))) continue;
+    let name = names.get(s.name);
+    if (name === undefined && !names.has(s.name)) {
+      name = sanitizeMetricName(s.name);
+      if (idInName.length > 0) name = name.split(`_${idInName}_`).join('_');
+      const own = name;
+      if (OWN_PREFIXES.some((p) => own.startsWith(p))) name = undefined;
+      names.set(s.name, name);
+    }
+    if (name === undefined) continue;
     const labels: Labels = {};
-    for (const [k, v] of Object.entries(s.labels)) {
-      if (DROPPED_LABELS.has(k)) continue;
-      let n = sanitizeLabelName(k);
-      if (RESERVED_LABELS.has(n) && !SHARED_LABELS.has(n)) n = `exported_${n}`;
-      labels[n] = v;
+    for (const k in s.labels) {
+      let n = labelNames.get(k);
+      if (n === undefined && !labelNames.has(k)) {
+        n = DROPPED_LABELS.has(k) ? undefined : sanitizeLabelName(k);
+        if (n !== undefined && RESERVED_LABELS.has(n) && !SHARED_LABELS.has(n)) n = `exported_${n}`;
+        labelNames.set(k, n);
+      }
+      if (n !== undefined) labels[n] = s.labels[k]!;
     }
     labels.spark_app_id = appId;
-    const key = name + JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+    // The same series twice in one answer: Spark writes a series' labels in one order, so the
+    // key is the labels as they come (a repeat in another order is deduplicated by the sinks).
+    let key = name;
+    for (const k in labels) key += `\u0000${k}\u0001${labels[k]!}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push({ name, help: FORWARDED_HELP, type: 'gauge', labels, value: s.value });

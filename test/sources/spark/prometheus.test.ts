@@ -29,6 +29,23 @@ describe('spark/prometheus', () => {
     assert.equal(skipped, 3);
   });
 
+  it('reads a plain value next to an escaped one, and a backslash in a later value', () => {
+    const { samples } = parsePrometheusText('m{a="plain",b="x\\"y",c="p",d="\\\\"} 1\nn{a="1",b="2"} 2\n');
+    assert.deepEqual(samples.map((s) => [s.name, s.labels]), [
+      ['m', { a: 'plain', b: 'x"y', c: 'p', d: '\\' }],
+      ['n', { a: '1', b: '2' }],
+    ]);
+  });
+
+  it('relabels a series sent twice in one answer once, and maps names alike on every line', () => {
+    const parsed = parsePrometheusText('x_total{application_id="a",job="j",executor_id="1"} 1\nx_total{application_id="a",job="j",executor_id="1"} 2\nx_total{application_id="a",job="j",executor_id="2"} 3\n').samples;
+    const out = relabelSparkSamples(parsed, 'app-1');
+    assert.deepEqual(out.map((s) => [s.name, s.labels, s.value]), [
+      ['x_total', { exported_job: 'j', executor_id: '1', spark_app_id: 'app-1' }, 1],
+      ['x_total', { exported_job: 'j', executor_id: '2', spark_app_id: 'app-1' }, 3],
+    ]);
+  });
+
   it('relabels: keeps names, cuts the app id out of PrometheusServlet names, adds spark_app_id, one fixed HELP', () => {
     const parsed = parsePrometheusText(databricksFixture('driver-prometheus.txt')).samples;
     const out = relabelSparkSamples(parsed, DATABRICKS_APP_ID);
