@@ -3,25 +3,42 @@
  * (the message names the setting).
  */
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from './config';
+import { ConfigError } from './core/options';
 import { log, redact } from './core/log';
 import { VERSION } from './core/version';
-import { runCommand } from './commands/run';
-import { onceCommand } from './commands/once';
-import { doctorCommand } from './commands/doctor';
-import { gcCommand } from './commands/gc';
-import { policyCommand } from './commands/policy';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_CONFIG = 2;
 
-export function buildProgram(): Command {
+/**
+ * The commands, in help order, each module loaded only when its command is built: a `run` or
+ * `once` never loads (or runs the option setup of) doctor, gc and policy. A require, not an
+ * import(): it stays synchronous and lazy in the CommonJS bundle, and resolves the TypeScript
+ * source under the test runner alike.
+ */
+const COMMANDS: Readonly<Record<string, () => Command>> = {
+  run: () => (require('./commands/run') as typeof import('./commands/run')).runCommand(),
+  once: () => (require('./commands/once') as typeof import('./commands/once')).onceCommand(),
+  doctor: () => (require('./commands/doctor') as typeof import('./commands/doctor')).doctorCommand(),
+  gc: () => (require('./commands/gc') as typeof import('./commands/gc')).gcCommand(),
+  policy: () => (require('./commands/policy') as typeof import('./commands/policy')).policyCommand(),
+};
+
+/**
+ * The program, with only the command that `argv` invokes (its first argument) when it names
+ * one: that command's help, errors and action are all commander then needs. Anything else
+ * (no argument, --help, --version, `help once`, a misspelt command) gets every command, so the
+ * program's help and "did you mean" suggestions list them all, as before.
+ */
+export function buildProgram(argv?: readonly string[]): Command {
   const program = new Command('dbx-prom-agent')
     .description('Metrics agent for Databricks clusters: host and Spark metrics to a Pushgateway or remote write')
     .version(VERSION, '-V, --version')
     .showHelpAfterError();
-  for (const c of [runCommand(), onceCommand(), doctorCommand(), gcCommand(), policyCommand()]) program.addCommand(c);
+  const invoked = argv?.[2];
+  const names = invoked !== undefined && Object.hasOwn(COMMANDS, invoked) ? [invoked] : Object.keys(COMMANDS);
+  for (const name of names) program.addCommand(COMMANDS[name]!());
   // Commander exits by itself on usage errors; we want exit 2 and our own handling.
   const override = (cmd: Command): void => {
     cmd.exitOverride();
@@ -32,7 +49,7 @@ export function buildProgram(): Command {
 }
 
 export async function runCli(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(argv);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { buildProgram } from '../agent/cli';
 import { parsePrometheusText } from '../agent/sources/spark/prometheus';
 import { runAgent, runProcess } from './helpers/agent';
 import { DATABRICKS_APP_ID, databricksFixture, databricksRoutes, startFakeSpark } from './helpers/fake-spark';
@@ -14,6 +15,22 @@ import { tempDir } from './helpers/servers';
 
 describe('cli', function () {
   this.timeout(30000);
+
+  describe('buildProgram', () => {
+    const ALL = ['run', 'once', 'doctor', 'gc', 'policy'];
+    const built = (...args: string[]) => buildProgram(['node', 'dbx-prom-agent', ...args]).commands.map((c) => c.name());
+
+    // Cold start: a start builds (and loads the module of) the command it runs, no other.
+    it('builds only the command its first argument names', () => {
+      for (const name of ALL) assert.deepEqual(built(name, '--dry-run'), [name]);
+      assert.deepEqual(built('once', '--help'), ['once']);
+    });
+
+    it('builds every command, in help order, for anything else', () => {
+      for (const args of [[], ['--help'], ['-V'], ['help', 'once'], ['onc'], ['--log-level', 'debug', 'once']]) assert.deepEqual(built(...args), ALL, args.join(' '));
+      assert.deepEqual(buildProgram().commands.map((c) => c.name()), ALL);
+    });
+  });
   let dir: string;
   before(() => (dir = tempDir()));
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,7 +9,8 @@
  * and retried once. Redirects are not followed, so credentials only ever go to the configured URL.
  */
 import http from 'node:http';
-import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import { isAxiosError, loadAxios } from './axios';
 import type { HttpClientOptions } from '../core/component';
 import { within } from '../core/isolate';
 import { ConfigError, isLoopback } from '../core/options';
@@ -138,7 +139,7 @@ function rejectionOf(res: AxiosResponse, sent: Record<string, string>): Rejectio
 
 export function createHttpClient(config: HttpSettings, opts: HttpOptions): AxiosInstance {
   const tls = tlsMaterialFor(config);
-  const client = axios.create({
+  const client = loadAxios().create({
     timeout: opts.timeoutMs,
     httpAgent: new http.Agent({ keepAlive: true, maxSockets: 4 }),
     headers: { 'User-Agent': USER_AGENT },
@@ -187,7 +188,7 @@ export function createHttpClient(config: HttpSettings, opts: HttpOptions): Axios
     // status itself) gets the refusal as a response, not an error: refresh there too.
     async (res) => (await retry(res)) ?? res,
     async (e: unknown) => {
-      if (!axios.isAxiosError(e) || !e.response) throw e;
+      if (!isAxiosError(e) || !e.response) throw e;
       const res = await retry(e.response);
       if (res === undefined) throw e;
       return res;
@@ -198,7 +199,7 @@ export function createHttpClient(config: HttpSettings, opts: HttpOptions): Axios
 
 /** A short, secret-free description of an HTTP failure for logs and errors. */
 export function describeHttpError(e: unknown): string {
-  if (axios.isAxiosError(e)) {
+  if (isAxiosError(e)) {
     if (e.response) {
       const raw = typeof e.response.data === 'string' ? e.response.data : '';
       // The body helps (Pushgateway says why a push was rejected); control chars do not.

@@ -4,7 +4,8 @@
  * after a 401, and only one token request is ever in flight: 500 nodes x N sinks must not
  * stampede the IdP.
  */
-import axios, { type AxiosInstance } from 'axios';
+import type { AxiosInstance } from 'axios';
+import { isAxiosError } from './axios';
 import { registerSecret, replaceSecret } from '../core/log';
 import { JWT_BEARER_ASSERTION_TYPE, type SigningAlg } from './client-assertion';
 import { explainTlsError } from './tls';
@@ -70,7 +71,7 @@ function safeJson(s: string): unknown {
 
 /** RFC 6749 §5.2 error answer: `error` code (and description), never the whole body. */
 export function describeTokenError(e: unknown): string {
-  if (axios.isAxiosError(e) && e.response) {
+  if (isAxiosError(e) && e.response) {
     const d = (typeof e.response.data === 'string' ? safeJson(e.response.data) : e.response.data) as
       | Record<string, unknown>
       | undefined;
@@ -78,7 +79,7 @@ export function describeTokenError(e: unknown): string {
     const desc = d && typeof d.error_description === 'string' ? d.error_description.slice(0, 160) : '';
     return `HTTP ${e.response.status}${code ? ` ${code}` : ''}${desc ? `: ${desc}` : ''}`;
   }
-  if (axios.isAxiosError(e)) return explainTlsError(e.code, e.message) ?? (e.code ? `${e.code}: ${e.message}` : e.message);
+  if (isAxiosError(e)) return explainTlsError(e.code, e.message) ?? (e.code ? `${e.code}: ${e.message}` : e.message);
   return e instanceof Error ? e.message : String(e);
 }
 
@@ -211,7 +212,7 @@ export class OAuth2TokenSource {
     try {
       data = (await this.http.post(this.cfg.tokenUrl, body, { headers, responseType: 'text' })).data;
     } catch (e) {
-      throw new AuthError(`OAuth2 token request failed: ${describeTokenError(e)}`, axios.isAxiosError(e) ? e.response?.status : undefined);
+      throw new AuthError(`OAuth2 token request failed: ${describeTokenError(e)}`, isAxiosError(e) ? e.response?.status : undefined);
     }
     const t = parseTokenResponse(data);
     // Access tokens are secrets too; keep only the live one registered (the set stays small).

@@ -1,12 +1,12 @@
 /** Doctor's hint for a failed test push, by what the endpoint answered. */
-import axios from 'axios';
+import { isAxiosError } from './axios';
 import { describeHttpError } from './client';
 
 export function pushHint(e: unknown, what: string): string {
-  const status = axios.isAxiosError(e) ? e.response?.status : undefined;
+  const status = isAxiosError(e) ? e.response?.status : undefined;
   if (status === 401) return 'the endpoint rejected the credentials: check the token/password/client secret and its file';
   if (status === 403) {
-    const body = axios.isAxiosError(e) && typeof e.response?.data === 'string' ? e.response.data : '';
+    const body = isAxiosError(e) && typeof e.response?.data === 'string' ? e.response.data : '';
     // AWS says which: a signature that does not verify is a clock or a proxy, not IAM.
     if (/signature/i.test(body)) return 'the AWS signature did not verify: check the node clock (NTP) and --sigv4-region/--sigv4-service, and that no proxy rewrites the request';
     if (/not authorized|AccessDenied/i.test(body)) return 'the AWS identity lacks permission: allow aps:RemoteWrite on the workspace for the instance profile (or the --sigv4-role-arn role)';

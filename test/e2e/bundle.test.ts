@@ -1,9 +1,11 @@
 /** The bundle is one file: it must run alone, with no node_modules anywhere near it. */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { BUNDLE, cleanEnv, requireBundle } from '../helpers/agent';
+import { BUNDLE, cleanEnv, requireBundle, runProcess } from '../helpers/agent';
 import { tempDir } from '../helpers/servers';
 
 describe('bundle/dbx-prom-agent.cjs', function () {
@@ -75,6 +77,33 @@ describe('bundle/dbx-prom-agent.cjs', function () {
       assert.match(r.stdout, /dbx_agent_build_info\{.*team="platform".*cluster_id="0101-x"/);
     } finally {
       rmSync(path.join(dir, 'dbx-prom-agent.env'));
+    }
+  });
+
+  // Cold start (issue 14): Node's fetch (undici, 30-46 ms) was loaded by axios's fetch adapter
+  // and FormData probe, and node:http2 by its http adapter, at every start. Node's own list of
+  // the modules it loaded, written at exit by a preload of the test's, says they no longer are.
+  it('once, dry or pushing, loads neither undici nor node:http2', async () => {
+    const preload = path.join(dir, 'module-list.cjs');
+    const list = path.join(dir, 'modules.txt');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`);
+    // Not spawnSync: the receiver below answers from this process's event loop.
+    const loaded = async (args: string[]): Promise<string[]> => {
+      const r = await runProcess(process.execPath, ['--require', preload, copy, ...args], {}, 20000);
+      assert.equal(r.code, 0, r.stderr);
+      return readFileSync(list, 'utf8').split('\n');
+    };
+    const receiver = http.createServer((req, res) => req.resume().on('end', () => res.writeHead(200).end()));
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+      for (const args of [['once', '--dry-run', '--sources', 'host'], ['once', '--pushgateway-url', url, '--sources', 'host,self']]) {
+        const modules = await loaded(args);
+        assert.ok(modules.includes('NativeModule fs'), 'the list is Node\'s module list');
+        assert.deepEqual(modules.filter((m) => /undici|http2/.test(m)), [], args.join(' '));
+      }
+    } finally {
+      await new Promise((r) => receiver.close(r));
     }
   });
 

@@ -2,8 +2,10 @@
 import { skip } from '../../core/check';
 import type { SinkEntry } from '../../core/component';
 import { option, redactUrl } from '../../core/options';
-import { checkPushgatewayPush } from './doctor';
 import { createPushgatewaySink } from './sink';
+
+// Required when doctor runs: `run` and `once` never load its push.
+const doctor = (): typeof import('./doctor') => require('./doctor') as typeof import('./doctor');
 
 const URL_OPTION = option('--pushgateway-url <url>', 'Pushgateway base URL (PUT a group per node)', {
   carriesCredentials: true,
@@ -36,6 +38,6 @@ export const pushgateway: SinkEntry<'pushgateway', PushgatewayConfig> = {
   async check(o, env, reachable) {
     if (!reachable) return skip('push pushgateway', 'endpoint not reachable (see above)');
     const key: [string, string][] = [['cluster_id', env.context.clusterId], ['node', env.context.node]];
-    return checkPushgatewayPush(env.http({ timeoutMs: env.pushTimeoutMs }), o.url, env.job, key);
+    return doctor().checkPushgatewayPush(env.http({ timeoutMs: env.pushTimeoutMs }), o.url, env.job, key);
   },
 };

@@ -5,9 +5,12 @@ import { existsSync } from 'node:fs';
 import { skip } from '../../core/check';
 import type { SinkEntry } from '../../core/component';
 import { option, redactUrl } from '../../core/options';
-import { checkRemoteWritePush } from './doctor';
 import type { RemoteWriteConfig } from './options';
-import { createRemoteWriteSink } from './sink';
+
+// Required when used: a Pushgateway-only node never loads protobuf, snappy and the disk queue,
+// and `run` never loads doctor's push.
+const sink = (): typeof import('./sink') => require('./sink') as typeof import('./sink');
+const doctor = (): typeof import('./doctor') => require('./doctor') as typeof import('./doctor');
 
 /** Compared with timestamps only; a week of queue is more than any disk cap holds anyway. */
 export const MAX_QUEUE_AGE_MS = 7 * 24 * 3_600_000;
@@ -39,11 +42,11 @@ export const remoteWrite: SinkEntry<'remote_write', RemoteWriteConfig> = {
     const url = s.httpUrl(URL_OPTION);
     return url === undefined ? undefined : { url, ...queue };
   },
-  create: (o, env) => createRemoteWriteSink(o, env),
+  create: (o, env) => sink().createRemoteWriteSink(o, env),
   describe: (o) => `remote_write ${redactUrl(o.url)}`,
   endpoints: (o) => [{ label: 'remote_write', url: o.url }],
   async check(o, env, reachable) {
     if (!reachable) return skip('push remote_write', 'endpoint not reachable (see above)');
-    return checkRemoteWritePush(env.http({ timeoutMs: env.pushTimeoutMs }), o.url);
+    return doctor().checkRemoteWritePush(env.http({ timeoutMs: env.pushTimeoutMs }), o.url);
   },
 };

@@ -6,7 +6,8 @@
  * plain http on the driver and takes no credentials, so none are ever attached here.
  */
 import http from 'node:http';
-import axios, { type AxiosInstance } from 'axios';
+import type { AxiosInstance } from 'axios';
+import { isAxiosError, loadAxios } from '../../http/axios';
 import { USER_AGENT } from '../../core/version';
 
 export type SparkErrorKind = 'http' | 'timeout' | 'refused' | 'connection' | 'html' | 'malformed' | 'too_large' | 'aborted';
@@ -52,10 +53,10 @@ function classify(e: unknown, url: string, o: SparkClientOptions, signal: AbortS
   if (e instanceof SparkRequestError) return e;
   if (signal?.aborted) return new SparkRequestError('aborted', url, 'abandoned: the cycle went on without it (its deadline passed, or the agent is stopping)');
   // axios' node adapter counts the bytes as they arrive and destroys the stream past the cap.
-  if (axios.isAxiosError(e) && /maxContentLength/.test(e.message))
+  if (isAxiosError(e) && /maxContentLength/.test(e.message))
     return new SparkRequestError('too_large', url, `answer larger than ${o.maxResponseBytes} bytes (--spark-max-response-size): left unread`);
   const timeoutMs = o.timeoutMs;
-  const code = axios.isAxiosError(e) ? e.code : (e as NodeJS.ErrnoException | undefined)?.code;
+  const code = isAxiosError(e) ? e.code : (e as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED')
     return new SparkRequestError('timeout', url, `no answer within ${timeoutMs} ms`);
   if (code === 'ECONNREFUSED') return new SparkRequestError('refused', url, 'connection refused (Spark UI not listening)');
@@ -66,7 +67,7 @@ function classify(e: unknown, url: string, o: SparkClientOptions, signal: AbortS
 export function createSparkClient(o: SparkClientOptions): SparkClient {
   const { timeoutMs } = o;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  const client: AxiosInstance = axios.create({
+  const client: AxiosInstance = loadAxios().create({
     httpAgent: agent,
     headers: { 'User-Agent': USER_AGENT, Accept: 'application/json, text/plain;q=0.9' },
     maxRedirects: 0,

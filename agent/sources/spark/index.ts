@@ -2,9 +2,12 @@
 import type { SourceEntry } from '../../core/component';
 import { option } from '../../core/options';
 import { MAX_TIMEOUT_MS } from '../../core/limits';
-import { checkSpark } from './doctor';
 import type { SparkOptions } from './options';
-import { createSparkSource } from './source';
+
+// Required when used: a worker (no Spark source) never loads the Spark client and parsers,
+// and `run` never loads doctor's check.
+const source = (): typeof import('./source') => require('./source') as typeof import('./source');
+const doctor = (): typeof import('./doctor') => require('./doctor') as typeof import('./doctor');
 
 const URL_OPTION = option('--spark-url <url>', 'Spark UI base URL (default: discovered)');
 const TIMEOUT = option('--spark-timeout <duration>', 'timeout of one Spark REST request', { defaultText: '5s' });
@@ -33,6 +36,6 @@ export const spark: SourceEntry<'spark', SparkOptions> = {
   }),
   // Spark's UI runs on the driver only; an explicit --spark-url runs it anywhere (off Databricks).
   applies: (o, context) => context.role === 'driver' || o.url !== undefined,
-  create: (o, env) => createSparkSource(o, env),
-  check: async (o, env) => [await checkSpark(o, env)],
+  create: (o, env) => source().createSparkSource(o, env),
+  check: async (o, env) => [await doctor().checkSpark(o, env)],
 };
