@@ -5,6 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { startAgent, type Daemon } from '../helpers/agent';
+import { keepsOptimizingCompiler } from '../../agent/commands/run';
+import { buildConfig } from '../../agent/config';
+import { readContext } from '../../agent/databricks/context';
 import { databricksFixture, databricksRoutes, startFakeSpark, type FakeSpark } from '../helpers/fake-spark';
 import { startGateProxy, type GateProxy } from '../helpers/gate-proxy';
 import { pushgatewaySeries, startPushgateway, waitFor, type Server } from '../helpers/servers';
@@ -138,5 +141,19 @@ describe('commands/run: stopping', function () {
     assert.equal(code, 0, log);
     assert.match(log, /"msg":"stopping","signal":"SIGHUP"/);
     assert.deepEqual(await groupOf('hup-node'), []);
+  });
+});
+
+describe('run: V8 optimising compiler', () => {
+  const driver = readContext({ DB_CLUSTER_ID: 'c', DB_IS_DRIVER: 'TRUE' });
+  const worker = readContext({ DB_CLUSTER_ID: 'c', DB_IS_DRIVER: 'FALSE' });
+  const config = (flags: Record<string, unknown>) => buildConfig({ pushgatewayUrl: 'http://127.0.0.1:9091', ...flags }, {});
+
+  it('kept only on a driver forwarding Spark\'s Prometheus endpoints, where JavaScript work grows with the cluster', () => {
+    assert.equal(keepsOptimizingCompiler(config({ sparkPrometheus: true }), driver), true);
+    // The same cluster-wide settings on a worker (no Spark source there), and a driver without forwarding.
+    assert.equal(keepsOptimizingCompiler(config({ sparkPrometheus: true }), worker), false);
+    assert.equal(keepsOptimizingCompiler(config({}), driver), false);
+    assert.equal(keepsOptimizingCompiler(config({ sparkPrometheus: true, sources: 'host,self' }), driver), false);
   });
 });
