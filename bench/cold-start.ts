@@ -1,22 +1,26 @@
 /**
- * Cold start to first push: from spawning `once` (host and self sources) to the first PUT
- * reaching the receiver, and to the process exit, for the bundle (`node dbx-prom-agent.cjs`)
- * and the SEA binary (skipped when absent or built for another architecture). The receiver is
- * a local server answering 200 like the Pushgateway, so its own speed is not measured.
+ * Target 4: cold start to first push against `node -e 0`. From spawning `once` (host and self
+ * sources) to the first PUT reaching the receiver, and to the process exit, for the bundle
+ * (`node dbx-prom-agent.cjs`, or BENCH_BUNDLE) and the SEA binary (or BENCH_SEA; skipped when
+ * absent), against spawn to exit of `node -e 0`: the same number of runs, interleaved (bundle,
+ * SEA, node -e 0, bundle, ...) so load from elsewhere on the host falls on all alike. One
+ * run of each first warms the page cache (a cluster start reads the file once too). The
+ * receiver is a local server answering 200 like the Pushgateway, so its speed is not measured.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { BUNDLE, cleanEnv } from '../test/helpers/agent';
-import { median, ms, ratio, table } from './proc';
-
-export const SEA = path.resolve(__dirname, `../bundle/dbx-prom-agent-linux-${process.arch}`);
+import { cleanEnv } from '../test/helpers/agent';
+import { BUNDLE, SEA, requireBundle } from './binaries';
+import { median, ms, table } from './proc';
+import { ratioTarget } from './summary';
 
 export interface ColdStart {
   name: string;
-  firstPush: number;
+  /** Median spawn to first PUT (undefined for `node -e 0`). */
+  firstPush?: number;
   exit: number;
 }
 
@@ -47,50 +51,76 @@ async function startReceiver(): Promise<Receiver> {
   };
 }
 
-async function once(cmd: string, args: string[], rx: Receiver): Promise<{ firstPush: number; exit: number }> {
-  const put = rx.nextPut();
+function spawnToExit(cmd: string, args: string[]): { t0: number; exited: Promise<number> } {
   const t0 = performance.now();
-  const p = spawn(cmd, [...args, 'once', '--pushgateway-url', rx.url, '--sources', 'host,self'], { env: cleanEnv(), stdio: 'ignore' });
+  const p = spawn(cmd, args, { env: cleanEnv(), stdio: 'ignore' });
   const exited = new Promise<number>((resolve, reject) =>
-    p.on('exit', (code) => (code === 0 ? resolve(performance.now()) : reject(new Error(`${cmd} once exited ${code}`)))),
+    p.on('exit', (code) => (code === 0 ? resolve(performance.now()) : reject(new Error(`${path.basename(cmd)} ${args.join(' ')} exited ${code}`)))),
   );
+  return { t0, exited };
+}
+
+async function agentOnce(cmd: string, args: string[], rx: Receiver): Promise<{ firstPush: number; exit: number }> {
+  const put = rx.nextPut();
+  const { t0, exited } = spawnToExit(cmd, [...args, 'once', '--pushgateway-url', rx.url, '--sources', 'host,self']);
   const [t1, t2] = await Promise.all([put, exited]);
   return { firstPush: (t1 - t0) / 1000, exit: (t2 - t0) / 1000 };
 }
 
-export async function benchColdStart(runs = 7): Promise<{ results: ColdStart[]; skipped: string[] }> {
+async function nodeE0(): Promise<number> {
+  const { t0, exited } = spawnToExit(process.execPath, ['-e', '0']);
+  return ((await exited) - t0) / 1000;
+}
+
+export interface ColdStartResult {
+  results: ColdStart[];
+  skipped: string[];
+  runs: number;
+}
+
+export async function benchColdStart(runs: number): Promise<ColdStartResult> {
+  requireBundle();
   const rx = await startReceiver();
-  const results: ColdStart[] = [];
   const skipped: string[] = [];
   try {
-    const candidates: [string, string, string[]][] = [['bundle (node dbx-prom-agent.cjs)', process.execPath, [BUNDLE]]];
-    if (existsSync(SEA)) candidates.push([`SEA binary (${path.basename(SEA)})`, SEA, []]);
-    else skipped.push(`SEA binary: ${path.relative(process.cwd(), SEA)} not built (npm run build makes it where it can)`);
-    for (const [name, cmd, args] of candidates) {
-      await once(cmd, args, rx); // warm the page cache: a cluster start reads the file once too
-      const firstPush: number[] = [];
-      const exit: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        const r = await once(cmd, args, rx);
-        firstPush.push(r.firstPush);
-        exit.push(r.exit);
+    const agents: [string, string, string[]][] = [[`bundle (node ${path.basename(BUNDLE)})`, process.execPath, [BUNDLE]]];
+    if (existsSync(SEA)) agents.push([`SEA binary (${path.basename(SEA)})`, SEA, []]);
+    else skipped.push(`SEA binary: ${path.relative(process.cwd(), SEA)} not built (npm run build makes it where it can; or set BENCH_SEA)`);
+    const firstPush = agents.map(() => [] as number[]);
+    const exit = agents.map(() => [] as number[]);
+    const node: number[] = [];
+    for (let i = -1; i < runs; i++) {
+      for (const [k, [, cmd, args]] of agents.entries()) {
+        const r = await agentOnce(cmd, args, rx);
+        if (i < 0) continue; // the warm-up round
+        firstPush[k]!.push(r.firstPush);
+        exit[k]!.push(r.exit);
       }
-      results.push({ name, firstPush: median(firstPush), exit: median(exit) });
+      const n = await nodeE0();
+      if (i >= 0) node.push(n);
     }
+    const results: ColdStart[] = agents.map(([name], k) => ({ name, firstPush: median(firstPush[k]!), exit: median(exit[k]!) }));
+    results.push({ name: 'node -e 0', exit: median(node) });
+    return { results, skipped, runs };
   } finally {
     await rx.close();
   }
-  return { results, skipped };
 }
 
-export function formatColdStart(r: { results: ColdStart[]; skipped: string[] }, runs: number): string {
+export function formatColdStart(r: ColdStartResult): string {
+  const node = r.results.find((x) => x.firstPush === undefined)!;
   const lines = [
     table(
-      [`cold start, once (median of ${runs})`, 'spawn to first PUT', 'spawn to exit'],
-      r.results.map((x) => [x.name, ms(x.firstPush), ms(x.exit)]),
+      [`cold start, once --sources host,self (median of ${r.runs}, interleaved)`, 'spawn to first PUT', 'spawn to exit', 'first PUT / node -e 0'],
+      r.results.map((x) => [x.name, x.firstPush === undefined ? '-' : ms(x.firstPush), ms(x.exit), x.firstPush === undefined ? '-' : `${(x.firstPush / node.exit).toFixed(2)}x`]),
     ),
   ];
-  if (r.results.length === 2) lines.push(`SEA / bundle: first push ${ratio(r.results[1]!.firstPush, r.results[0]!.firstPush)}`);
   for (const s of r.skipped) lines.push(`skipped: ${s}`);
   return lines.join('\n');
+}
+
+export function addColdTargets(r: ColdStartResult): void {
+  const node = r.results.find((x) => x.firstPush === undefined)!;
+  for (const x of r.results)
+    if (x.firstPush !== undefined) ratioTarget(`4. cold start to first PUT, ${x.name.split(' ')[0]} / node -e 0 exit`, x.firstPush, node.exit, 1.5, ms);
 }

@@ -6,7 +6,7 @@
  *
  * Every row encodes requests of 2000 samples (the default --max-samples-per-send), as the sink
  * sends them: one 30 MB request of 100k series would measure the allocator, not the encoder.
- * Each figure is the best of 5 rounds, so other load on the machine disturbs it less.
+ * Each figure is the best of 3 rounds, so other load on the machine disturbs it less.
  *
  * Rows:
  *   ours encode+compress    encodeWriteRequest + snappy on prepared series (like for like; steady
@@ -26,7 +26,7 @@ import { gauge, type Sample } from '../agent/core/sample';
 const theirSnappy = createRequire(require.resolve('prometheus-remote-write'))('snappyjs') as { compress(b: Uint8Array): Uint8Array };
 
 const PER_REQUEST = 2000;
-const ROUNDS = 5;
+const ROUNDS = 3;
 const fam = gauge('node_cpu_seconds_total', 'bench');
 
 function makeSamples(n: number): Sample[] {
