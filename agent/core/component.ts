@@ -17,6 +17,24 @@ export interface HttpClientOptions {
   withAuth?: boolean;
 }
 
+/** One request with a whole body, sent without axios (http/direct.ts): what a sink sends every cycle. */
+export interface DirectRequest {
+  readonly method: 'PUT' | 'POST' | 'DELETE';
+  readonly url: string;
+  readonly body?: string | Uint8Array;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+}
+
+/** Its answer, whatever the status (the caller judges it); the body cut at 64 KiB. */
+export interface DirectResponse {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** The agent's HTTP client: axios with the configured TLS and auth, and `direct` for the per-cycle request. */
+export type HttpClient = AxiosInstance & { direct(req: DirectRequest): Promise<DirectResponse> };
+
 export interface ComponentEnv {
   readonly context: DatabricksContext;
   readonly logger: Logger;
@@ -30,7 +48,7 @@ export interface ComponentEnv {
   /** The process environment the config was read from (settings file included). */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** An HTTP client with the configured TLS and (unless withAuth is false) credentials. */
-  http(opts: HttpClientOptions): AxiosInstance;
+  http(opts: HttpClientOptions): HttpClient;
 }
 
 /**

@@ -11,7 +11,8 @@
 import http from 'node:http';
 import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { isAxiosError, loadAxios } from './axios';
-import type { HttpClientOptions } from '../core/component';
+import type { DirectRequest, DirectResponse, HttpClient, HttpClientOptions } from '../core/component';
+import { sendDirect } from './direct';
 import { within } from '../core/isolate';
 import { ConfigError, isLoopback } from '../core/options';
 import { log, redact } from '../core/log';
@@ -137,7 +138,41 @@ function rejectionOf(res: AxiosResponse, sent: Record<string, string>): Rejectio
   return { status: res.status, body: body.slice(0, 1024), headers, sent };
 }
 
-export function createHttpClient(config: HttpSettings, opts: HttpOptions): AxiosInstance {
+/** Whether a proxy from the environment may apply to this URL (then axios, which reads it, sends the request). */
+function proxyMayApply(url: string): boolean {
+  if (isLoopbackHttp(url)) return false;
+  const env = process.env;
+  const proxy = url.startsWith('https:') ? (env.HTTPS_PROXY ?? env.https_proxy) : (env.HTTP_PROXY ?? env.http_proxy);
+  return proxy !== undefined && proxy !== '';
+}
+
+export function createHttpClient(config: HttpSettings, opts: HttpOptions): HttpClient {
+  const client = createAxiosClient(config, opts);
+  const direct = {
+    tls: tlsMaterialFor(config),
+    auth: opts.withAuth === false ? undefined : authFor(config),
+    timeoutMs: opts.timeoutMs,
+    httpAgent: client.defaults.httpAgent as http.Agent,
+  };
+  if (direct.auth?.kind === 'none') direct.auth = undefined;
+  return Object.assign(client, {
+    direct: async (req: DirectRequest): Promise<DirectResponse> => {
+      if (!proxyMayApply(req.url)) return sendDirect(direct, req);
+      const res = await client.request<string>({
+        method: req.method,
+        url: req.url,
+        data: req.body,
+        headers: { ...req.headers },
+        signal: req.signal,
+        responseType: 'text',
+        validateStatus: () => true,
+      });
+      return { status: res.status, body: typeof res.data === 'string' ? res.data : String(res.data ?? '') };
+    },
+  });
+}
+
+function createAxiosClient(config: HttpSettings, opts: HttpOptions): AxiosInstance {
   const tls = tlsMaterialFor(config);
   const client = loadAxios().create({
     timeout: opts.timeoutMs,
@@ -197,24 +232,29 @@ export function createHttpClient(config: HttpSettings, opts: HttpOptions): Axios
   return client;
 }
 
+/** A short, secret-free description of a refusal: its status and the start of its reason. */
+export function describeHttpStatus(status: number, data: unknown): string {
+  const raw = typeof data === 'string' ? data : '';
+  // The body helps (Pushgateway says why a push was rejected); control chars do not.
+  const body = raw.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 200);
+  const hint = status === 401 ? ' (credentials rejected)' : status === 403 ? ' (credentials lack permission)' : '';
+  return redact(`HTTP ${status}${hint}${body ? `: ${body}` : ''}`);
+}
+
 /** A short, secret-free description of an HTTP failure for logs and errors. */
 export function describeHttpError(e: unknown): string {
   if (isAxiosError(e)) {
-    if (e.response) {
-      const raw = typeof e.response.data === 'string' ? e.response.data : '';
-      // The body helps (Pushgateway says why a push was rejected); control chars do not.
-      const body = raw.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 200);
-      const hint = e.response.status === 401 ? ' (credentials rejected)' : e.response.status === 403 ? ' (credentials lack permission)' : '';
-      return redact(`HTTP ${e.response.status}${hint}${body ? `: ${body}` : ''}`);
-    }
+    if (e.response) return describeHttpStatus(e.response.status, e.response.data);
     const cause = (e as { cause?: NodeJS.ErrnoException }).cause;
     const tlsText = explainTlsError(e.code, e.message) ?? explainTlsError(cause?.code, cause?.message);
     if (tlsText) return tlsText;
     return redact(e.code ? `${e.code}: ${e.message}` : e.message);
   }
   if (e instanceof Error) {
-    const tlsText = explainTlsError((e as NodeJS.ErrnoException).code, e.message);
-    return redact(tlsText ?? e.message);
+    const code = (e as NodeJS.ErrnoException).code;
+    const tlsText = explainTlsError(code, e.message);
+    // Node's own errors (the direct path) read as axios's did: the code first.
+    return redact(tlsText ?? (code && !e.message.includes(code) ? `${code}: ${e.message}` : e.message));
   }
   return redact(String(e));
 }

@@ -4,12 +4,12 @@
  * `job/<job>/cluster_id/<id>/node/<node>`; on exit it is DELETEd, because the Pushgateway
  * never expires a group (its issue #19) and a dead node would otherwise look alive forever.
  */
-import type { AxiosInstance } from 'axios';
+import type { HttpClient } from '../../core/component';
 import type { Logger } from '../../core/log';
 import { within } from '../../core/isolate';
 import { OutageLog } from '../../core/outage';
 import { ExpositionWriter } from './text';
-import { describeHttpError } from '../../http/client';
+import { describeHttpError, describeHttpStatus } from '../../http/client';
 import { groupingPath } from './grouping-key';
 import type { Batch, Sink } from '../../core/sink';
 
@@ -18,8 +18,17 @@ export interface PushgatewaySinkOptions {
   job: string;
   clusterId: string;
   node: string;
-  http: AxiosInstance;
+  http: HttpClient;
   logger: Logger;
+}
+
+class RefusedError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`HTTP ${status}`);
+  }
 }
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -40,11 +49,13 @@ export function createPushgatewaySink(o: PushgatewaySinkOptions): Sink {
   const push = async (batch: Batch, abort: AbortController): Promise<void> => {
     try {
       const body = writer.encode(batch.samples, batch.labels);
-      await o.http.put(url, body, { headers: { 'Content-Type': TEXT_CONTENT_TYPE }, signal: abort.signal });
+      // Every cycle: sent without axios (http/direct.ts says why).
+      const res = await o.http.direct({ method: 'PUT', url, body, headers: { 'Content-Type': TEXT_CONTENT_TYPE }, signal: abort.signal });
+      if (res.status < 200 || res.status > 299) throw new RefusedError(res.status, res.body);
       outage.success();
     } catch (e) {
       if (abort.signal.aborted) throw new Error('push to Pushgateway aborted: the agent is stopping');
-      const why = describeHttpError(e);
+      const why = e instanceof RefusedError ? describeHttpStatus(e.status, e.body) : describeHttpError(e);
       outage.failure(why, { url: o.url });
       throw new Error(`push to Pushgateway failed: ${why}`);
     }
