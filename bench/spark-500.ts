@@ -282,7 +282,7 @@ export async function benchSpark500Bundle(pushes: number): Promise<Spark500Bundl
     // cuts the Spark collection); --log-level warn shows any failure.
     args.push('--interval', '15s', '--idle-interval', '15s', '--log-level', 'warn');
     const t0 = Date.now();
-    agent = startBundle(args, { ...CLUSTER_ENV, NODE_OPTIONS: `--max-old-space-size=${flags.heapMiB}` });
+    agent = startBundle(args, { ...CLUSTER_ENV, NODE_OPTIONS: process.env.BENCH_AGENT_NODE_OPTIONS ?? `--max-old-space-size=${flags.heapMiB}` });
     let exited: string | undefined;
     while (rx.full() < pushes && Date.now() - t0 < 20_000 + pushes * 15_000) {
       if (agent.proc.exitCode !== null || agent.proc.signalCode !== null) {

@@ -147,36 +147,43 @@ function proxyMayApply(url: string): boolean {
 }
 
 export function createHttpClient(config: HttpSettings, opts: HttpOptions): HttpClient {
-  const client = createAxiosClient(config, opts);
+  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   const direct = {
     tls: tlsMaterialFor(config),
     auth: opts.withAuth === false ? undefined : authFor(config),
     timeoutMs: opts.timeoutMs,
-    httpAgent: client.defaults.httpAgent as http.Agent,
+    httpAgent,
   };
   if (direct.auth?.kind === 'none') direct.auth = undefined;
-  return Object.assign(client, {
-    direct: async (req: DirectRequest): Promise<DirectResponse> => {
-      if (!proxyMayApply(req.url)) return sendDirect(direct, req);
-      const res = await client.request<string>({
-        method: req.method,
-        url: req.url,
-        data: req.body,
-        headers: { ...req.headers },
-        signal: req.signal,
-        responseType: 'text',
-        validateStatus: () => true,
-      });
-      return { status: res.status, body: typeof res.data === 'string' ? res.data : String(res.data ?? '') };
-    },
+  let made: AxiosInstance | undefined;
+  const axiosClient = (): AxiosInstance => (made ??= createAxiosClient(config, opts, httpAgent));
+  const send = async (req: DirectRequest): Promise<DirectResponse> => {
+    if (!proxyMayApply(req.url)) return sendDirect(direct, req);
+    const res = await axiosClient().request<string>({
+      method: req.method,
+      url: req.url,
+      data: req.body,
+      headers: { ...req.headers },
+      signal: req.signal,
+      responseType: 'text',
+      validateStatus: () => true,
+    });
+    return { status: res.status, body: typeof res.data === 'string' ? res.data : String(res.data ?? '') };
+  };
+  // The axios instance is made (and axios loaded) at its first use: a node whose only requests
+  // are the per-cycle PUT (`run` and `once` to a Pushgateway) never loads axios.
+  // (`then` is asked by `await` of anything: the client is not a promise.)
+  return new Proxy({} as HttpClient, {
+    get: (_, key) => (key === 'direct' ? send : key === 'then' ? undefined : Reflect.get(axiosClient(), key)),
+    set: (_, key, value) => Reflect.set(axiosClient(), key, value),
   });
 }
 
-function createAxiosClient(config: HttpSettings, opts: HttpOptions): AxiosInstance {
+function createAxiosClient(config: HttpSettings, opts: HttpOptions, httpAgent: http.Agent): AxiosInstance {
   const tls = tlsMaterialFor(config);
   const client = loadAxios().create({
     timeout: opts.timeoutMs,
-    httpAgent: new http.Agent({ keepAlive: true, maxSockets: 4 }),
+    httpAgent,
     headers: { 'User-Agent': USER_AGENT },
     maxRedirects: 0,
     // Bodies can be large (100k series); never let axios buffer unboundedly on responses.

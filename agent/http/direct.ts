@@ -40,9 +40,11 @@ export class RequestError extends Error {
 export async function sendDirect(s: DirectSettings, req: DirectRequest): Promise<DirectResponse> {
   const started = Date.now();
   const url = new URL(req.url);
-  const body = req.body === undefined ? undefined : typeof req.body === 'string' ? Buffer.from(req.body, 'utf8') : req.body;
+  const body = req.body;
   const base: Record<string, string> = { 'user-agent': USER_AGENT, ...lower(req.headers) };
-  if (body !== undefined) base['content-length'] = String(body.length);
+  // A 100k-series body is ~27 MB: its bytes are made only for a method that signs them (SigV4),
+  // not copied for every push.
+  if (body !== undefined) base['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length);
   const attempt = async (signedBefore?: Record<string, string>): Promise<DirectResponse> => {
     const left = (): number => s.timeoutMs - (Date.now() - started);
     const sent = s.auth ? await signIn(s.auth, outgoing(req.method, url, base, body), left(), req.signal) : {};
@@ -61,8 +63,12 @@ function lower(headers: Readonly<Record<string, string>> | undefined): Record<st
   return out;
 }
 
-function outgoing(method: string, url: URL, headers: Record<string, string>, body: Uint8Array | undefined): OutgoingRequest {
-  return { method, url, headers, body: () => body ?? new Uint8Array(0) };
+type Body = string | Uint8Array;
+
+function outgoing(method: string, url: URL, headers: Record<string, string>, body: Body | undefined): OutgoingRequest {
+  let bytes: Uint8Array | undefined;
+  const make = (): Uint8Array => (body === undefined ? new Uint8Array(0) : typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
+  return { method, url, headers, body: () => (bytes ??= make()) };
 }
 
 async function signIn(auth: Auth, out: OutgoingRequest, timeoutMs: number, signal?: AbortSignal): Promise<Record<string, string>> {
@@ -81,7 +87,7 @@ function exchange(
   url: URL,
   method: string,
   headers: Record<string, string>,
-  body: Uint8Array | undefined,
+  body: Body | undefined,
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<DirectResponse & { headers: Record<string, string> }> {
