@@ -25,7 +25,7 @@
 #   DBX_PROM_STRICT=true    exit 1 on any error (for testing a new setup; it fails the cluster)
 #   DBX_PROM_INSTALL_DIR    default /local_disk0/dbx-prom-agent, else /opt/dbx-prom-agent
 #   DBX_PROM_LOG_MAX_BYTES  cap of the agent log before it rotates to agent.log.1 (default 10 MiB)
-#   DBX_PROM_MAX_HEAP_MB    V8 heap cap of the agent (default 192)
+#   DBX_PROM_MAX_HEAP_MB    V8 heap cap of the agent (default 192; the unit's MemoryMax is 64 MiB more)
 #   DBX_PROM_ROOT, DBX_PROM_UNAME_M   for tests only: a prefix for every local path, and `uname -m`
 #
 # Databricks Runtime 19+ in standard access mode hands init scripts only its own variables
@@ -140,8 +140,9 @@ Restart=always
 RestartSec=5
 # Exit status 2 is a configuration error: restarting cannot fix it.
 RestartPreventExitStatus=2
-# The agent must never compete with Spark for the node.
-MemoryMax=256M
+# The agent must never compete with Spark for the node: its heap cap and 64 MiB for the rest
+# (256M at the default heap; a driver forwarding ~100k Spark series needs DBX_PROM_MAX_HEAP_MB=320).
+MemoryMax=$((heap + 64))M
 CPUQuota=25%
 Nice=10
 IOSchedulingClass=idle
