@@ -261,7 +261,8 @@ export function describeHttpError(e: unknown): string {
     const code = (e as NodeJS.ErrnoException).code;
     const tlsText = explainTlsError(code, e.message);
     // Node's own errors (the direct path) read as axios's did: the code first.
-    return redact(tlsText ?? (code && !e.message.includes(code) ? `${code}: ${e.message}` : e.message));
+    const nodeCode = code !== undefined && /^(E[A-Z]+|ERR_[A-Z_]+)$/.test(code) && !e.message.includes(code);
+    return redact(tlsText ?? (nodeCode ? `${code}: ${e.message}` : e.message));
   }
   return redact(String(e));
 }

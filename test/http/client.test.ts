@@ -140,3 +140,11 @@ describe('http/client and HTTP_PROXY', () => {
     }
   });
 });
+
+describe('http/client describeHttpError of errors without axios', () => {
+  it("puts a Node error's code first, as axios's errors read, and leaves other codes out", () => {
+    assert.equal(describeHttpError(Object.assign(new Error('timeout of 200 ms exceeded'), { code: 'ETIMEDOUT' })), 'ETIMEDOUT: timeout of 200 ms exceeded');
+    assert.equal(describeHttpError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' })), 'connect ECONNREFUSED 127.0.0.1:9');
+    assert.equal(describeHttpError(Object.assign(new Error('Could not load credentials'), { code: 'CredentialsProviderError' })), 'Could not load credentials');
+  });
+});
