@@ -1,6 +1,6 @@
 /**
  * Prometheus text exposition written directly, byte for byte what `toPrometheusText`
- * (exposition.ts, prom-client 15.1.3) writes for the same samples.
+ * (test/helpers/prom-client-text.ts, prom-client 15.1.3) writes for the same samples.
  *
  * Why not prom-client on the hot path: `toPrometheusText` builds a fresh Registry each push
  * (a Gauge or Counter per family, a hash string per series, then an async `metrics()` that
@@ -98,7 +98,7 @@ export class ExpositionWriter {
   private family(name: string, group: readonly Sample[], base: Base, out: string[]): void {
     const first = group[0]!;
     if (first.type === 'histogram') return this.histogram(name, first.help, group, base, out);
-    // exposition.ts makes a Gauge of any type that is neither histogram nor counter.
+    // The reference makes a Gauge of any type that is neither histogram nor counter.
     const type = first.type === 'counter' ? 'counter' : 'gauge';
     // prom-client's Metric constructor, in its order.
     if (!first.help) throw new Error(`Metric ${JSON.stringify(name)} has an empty HELP; prom-client refuses it`);
@@ -161,7 +161,7 @@ export class ExpositionWriter {
       }
       const value = s.value;
       if (counter) {
-        // exposition.ts: non-finite totals are skipped, negatives clamped (Counter.inc refuses both).
+        // The reference: non-finite totals are skipped, negatives clamped (Counter.inc refuses both).
         if (!Number.isFinite(value)) continue;
         const i = at.get(key);
         if (i === undefined) {
@@ -233,7 +233,7 @@ export class ExpositionWriter {
     return { labels: sets.map(renderLabels), values };
   }
 
-  /** exposition.ts hands histograms to the Registry as a plain object: no validation, no merging of series. */
+  /** The reference hands histograms to the Registry as a plain object: no validation, no merging of series. */
   private histogram(name: string, help: string, group: readonly Sample[], base: Base, out: string[]): void {
     registrable(name);
     out.push(this.header(name, help, 'histogram'));
