@@ -12,8 +12,7 @@ import http from 'node:http';
 import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { isAxiosError, loadAxios } from './axios';
 import type { DirectRequest, DirectResponse, HttpClient, HttpClientOptions } from '../core/component';
-import { sendDirect } from './direct';
-import { within } from '../core/isolate';
+import { sendDirect, signIn } from './direct';
 import { ConfigError, isLoopback } from '../core/options';
 import { log, redact } from '../core/log';
 import { USER_AGENT } from '../core/version';
@@ -117,19 +116,6 @@ function bodyBytes(data: unknown): Uint8Array {
   throw new Error('a request body of this type cannot be signed');
 }
 
-/**
- * The sign-in headers, within the request's own timeout and abort: axios starts its timer only
- * once they are made, so a hanging IMDS, STS or token endpoint would otherwise hold the push
- * (and the agent's exit) for as long as it hangs.
- */
-async function signIn(auth: Auth, out: OutgoingRequest, req: InternalAxiosRequestConfig): Promise<Record<string, string>> {
-  const signal = req.signal instanceof AbortSignal ? req.signal : undefined;
-  const r = await within(auth.headers(out), req.timeout ? req.timeout : Infinity, signal);
-  if (r.status === 'done') return r.value;
-  if (r.status === 'failed') throw r.error;
-  throw new Error(signal?.aborted ? 'request aborted while signing in' : `signing in took longer than the ${req.timeout} ms timeout`);
-}
-
 function rejectionOf(res: AxiosResponse, sent: Record<string, string>): Rejection {
   const data: unknown = res.data;
   const body = typeof data === 'string' ? data : data instanceof Uint8Array ? Buffer.from(data).toString('utf8') : JSON.stringify(data ?? '');
@@ -206,7 +192,9 @@ function createAxiosClient(config: HttpSettings, opts: HttpOptions, httpAgent: h
   const auth = authFor(config);
   if (auth.kind === 'none') return client;
   client.interceptors.request.use(async (req) => {
-    const sent = await signIn(auth, outgoing(client, req), req);
+    // axios starts its timer only once the headers are made: signing in counts against it here.
+    const signal = req.signal instanceof AbortSignal ? req.signal : undefined;
+    const sent = await signIn(auth, outgoing(client, req), req.timeout || Infinity, req.timeout ?? 0, signal);
     for (const [k, v] of Object.entries(sent)) req.headers.set(k, v);
     (req as SignedConfig).dbxAuthSent = sent;
     return req;

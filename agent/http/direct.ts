@@ -47,7 +47,7 @@ export async function sendDirect(s: DirectSettings, req: DirectRequest): Promise
   if (body !== undefined) base['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length);
   const attempt = async (signedBefore?: Record<string, string>): Promise<DirectResponse> => {
     const left = (): number => s.timeoutMs - (Date.now() - started);
-    const sent = s.auth ? await signIn(s.auth, outgoing(req.method, url, base, body), left(), req.signal) : {};
+    const sent = s.auth ? await signIn(s.auth, outgoing(req.method, url, base, body), left(), s.timeoutMs, req.signal) : {};
     const res = await exchange(s, url, req.method, { ...base, ...sent }, body, Math.max(1, left()), req.signal);
     if (!s.auth || signedBefore !== undefined || (res.status !== 401 && res.status !== 403)) return res;
     // A method that cannot get credentials at all throws here: an outage, not the refusal.
@@ -71,11 +71,17 @@ function outgoing(method: string, url: URL, headers: Record<string, string>, bod
   return { method, url, headers, body: () => (bytes ??= make()) };
 }
 
-async function signIn(auth: Auth, out: OutgoingRequest, timeoutMs: number, signal?: AbortSignal): Promise<Record<string, string>> {
-  const r = await within(auth.headers(out), Math.max(0, timeoutMs), signal);
+/**
+ * The sign-in headers (names lower-cased) within what is left of the request's timeout
+ * (`waitMs`) and its abort: a hanging IMDS, STS or token endpoint must not hold the push, and
+ * the agent's exit, for as long as it hangs. http/client.ts signs axios's requests with it too.
+ */
+export async function signIn(auth: Auth, out: OutgoingRequest, waitMs: number, timeoutMs: number, signal?: AbortSignal): Promise<Record<string, string>> {
+  const r = await within(auth.headers(out), Math.max(0, waitMs), signal);
   if (r.status === 'done') return lower(r.value);
   if (r.status === 'failed') throw r.error;
-  throw new RequestError(signal?.aborted ? 'request aborted while signing in' : 'signing in took longer than the request timeout', signal?.aborted ? 'ERR_CANCELED' : 'ETIMEDOUT');
+  if (signal?.aborted) throw new RequestError('request aborted while signing in', 'ERR_CANCELED');
+  throw new RequestError(`signing in took longer than the ${timeoutMs} ms timeout`, 'ETIMEDOUT');
 }
 
 function rejection(res: DirectResponse & { headers: Record<string, string> }, sent: Record<string, string>): Rejection {

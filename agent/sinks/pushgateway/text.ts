@@ -159,28 +159,10 @@ export class ExpositionWriter {
         text = wrap(base, rendered);
         key = keyOf(keys, own, rendered, shape);
       }
-      const value = s.value;
-      if (counter) {
-        // The reference: non-finite totals are skipped, negatives clamped (Counter.inc refuses both).
-        if (!Number.isFinite(value)) continue;
-        const i = at.get(key);
-        if (i === undefined) {
-          at.set(key, labels.length);
-          labels.push(text);
-          values.push(Math.max(0, value));
-        } else values[i] += Math.max(0, value);
-      } else {
-        if (typeof value !== 'number') throw new TypeError(`Value of ${name} is not a number: ${String(value)}`);
-        const i = at.get(key);
-        if (i === undefined) {
-          at.set(key, labels.length);
-          labels.push(text);
-          values.push(value);
-        } else {
-          labels[i] = text;
-          values[i] = value;
-        }
-      }
+      // The reference: a counter's non-finite totals are skipped (Counter.inc refuses them).
+      if (counter && !Number.isFinite(s.value)) continue;
+      checkValue(name, s.value, counter);
+      record(at, labels, values, key, text, s.value, counter);
     }
     // A Counter with no label names starts at 0, so it is written even when every value was skipped.
     if (!labelled && labels.length === 0) {
@@ -207,28 +189,10 @@ export class ExpositionWriter {
     for (let n = 0; n < all.length; n++) {
       const l = all[n]!;
       const value = group[n]!.value;
-      if (counter) {
-        if (!Number.isFinite(value)) continue;
-        const key = promHash(sortedNames, l);
-        const i = at.get(key);
-        if (i === undefined) {
-          at.set(key, sets.length);
-          sets.push(l);
-          values.push(Math.max(0, value));
-        } else values[i] += Math.max(0, value);
-      } else {
-        if (typeof value !== 'number') throw new TypeError(`Value of ${name} is not a number: ${String(value)}`);
-        const key = promHash(Object.keys(l).sort(), l);
-        const i = at.get(key);
-        if (i === undefined) {
-          at.set(key, sets.length);
-          sets.push(l);
-          values.push(value);
-        } else {
-          sets[i] = l;
-          values[i] = value;
-        }
-      }
+      if (counter && !Number.isFinite(value)) continue;
+      checkValue(name, value, counter);
+      // A counter hashes every label name of its family, a gauge those of the sample.
+      record(at, sets, values, promHash(counter ? sortedNames : Object.keys(l).sort(), l), l, value, counter);
     }
     return { labels: sets.map(renderLabels), values };
   }
@@ -281,6 +245,29 @@ export class ExpositionWriter {
     }
     return f;
   }
+}
+
+/**
+ * One series of a family as prom-client keeps it: a gauge's last value and labels win at the
+ * first one's place (Gauge.set); a counter's values add under its first labels, negatives
+ * clamped to 0 (Counter.inc refuses them).
+ */
+function record<T>(at: Map<string, number>, items: T[], values: number[], key: string, item: T, value: number, counter: boolean): void {
+  const i = at.get(key);
+  if (i === undefined) {
+    at.set(key, items.length);
+    items.push(item);
+    values.push(counter ? Math.max(0, value) : value);
+  } else if (counter) values[i] += Math.max(0, value);
+  else {
+    items[i] = item;
+    values[i] = value;
+  }
+}
+
+/** Gauge.set refuses a value that is not a number (outside the Sample type, but said as prom-client does). */
+function checkValue(name: string, value: unknown, counter: boolean): void {
+  if (!counter && typeof value !== 'number') throw new TypeError(`Value of ${name} is not a number: ${String(value)}`);
 }
 
 const shared = new ExpositionWriter();
