@@ -107,14 +107,20 @@ describe('init script (dbx-prom-agent-init.sh)', function () {
         for (const p of s.processes()) assert.deepEqual(listeningPorts(p.pid), [], `${p.cmdline} listens`);
 
       // A second run changes nothing and starts no second agent.
-      const before = { sup: driver.supervisorPid(), agent: driver.agentPid(), procs: driver.processes().map((p) => p.pid).sort() };
+      // The supervisor forks `wc` once a second to cap the log: only processes seen twice count.
+      const lasting = async (): Promise<number[]> => {
+        const first = new Set(driver.processes().filter((p) => !p.cmdline.startsWith('sleep')).map((p) => p.pid));
+        await new Promise((r) => setTimeout(r, 300));
+        return driver.processes().map((p) => p.pid).filter((pid) => first.has(pid)).sort();
+      };
+      const before = { sup: driver.supervisorPid(), agent: driver.agentPid(), procs: await lasting() };
       const mtimes = ['agent.env', 'bin/dbx-prom-agent', 'bin/dbx-prom-agent-init.sh'].map((f) => statSync(path.join(driver.installDir, f)).mtimeMs);
       const again = await driver.run([], extra);
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stderr, /already runs under supervisor \d+ and nothing changed/);
       assert.equal(driver.supervisorPid(), before.sup);
       assert.equal(driver.agentPid(), before.agent);
-      assert.deepEqual(driver.processes().filter((p) => !p.cmdline.startsWith('sleep')).map((p) => p.pid).sort(), before.procs);
+      assert.deepEqual(await lasting(), before.procs);
       assert.deepEqual(['agent.env', 'bin/dbx-prom-agent', 'bin/dbx-prom-agent-init.sh'].map((f) => statSync(path.join(driver.installDir, f)).mtimeMs), mtimes);
 
       // Uninstall: the agent deletes its group on the way out, nothing of it stays.
